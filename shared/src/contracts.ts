@@ -1,0 +1,132 @@
+/**
+ * The calls between the mini-program and the cloud functions. The functions parse every event with these schemas;
+ * the mini-program imports only the inferred types (`import type`), so zod never ships in the mini-program.
+ */
+import { z } from 'zod';
+import { ERROR_CODES, type ErrorBody } from './errors';
+import { ORDER_STATUSES, REFUND_STATUSES } from './status';
+
+const Token = z.string().min(10).max(2048);
+/** Our order numbers double as Huifu req_seq_id: 32 characters at most, letters and digits only. */
+export const OrderNo = z.string().regex(/^[A-Za-z0-9]{8,32}$/, 'order number: 8-32 letters or digits');
+export const Fen = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+// ---------- login ----------
+export const LoginRequest = z.strictObject({ code: z.string().min(1).max(256) });
+export type LoginRequest = z.infer<typeof LoginRequest>;
+export const LoginResult = z.strictObject({
+  sessionToken: z.string(),
+  expiresAt: z.number().int(),
+  /** First and last characters only, for display and logs. */
+  openidHint: z.string(),
+});
+export type LoginResult = z.infer<typeof LoginResult>;
+
+// ---------- orders ----------
+export const OrderStatusSchema = z.enum(ORDER_STATUSES);
+export const RefundStatusSchema = z.enum(REFUND_STATUSES);
+
+export const OrderView = z.strictObject({
+  orderNo: z.string(),
+  ref: z.string(),
+  amountFen: Fen,
+  description: z.string(),
+  status: OrderStatusSchema,
+  refundedFen: Fen,
+  createdAt: z.number().int(),
+  /** When the order stops being payable (Huifu time_expire). */
+  expiresAt: z.number().int(),
+  paidAt: z.number().int().nullable(),
+});
+export type OrderView = z.infer<typeof OrderView>;
+
+/** The five fields wx.requestPayment needs, exactly as Huifu's pay_info gives them. */
+export const PayParams = z.strictObject({
+  timeStamp: z.string().min(1),
+  nonceStr: z.string().min(1),
+  package: z.string().startsWith('prepay_id='),
+  signType: z.enum(['RSA', 'MD5', 'HMAC-SHA256']),
+  paySign: z.string().min(1),
+});
+export type PayParams = z.infer<typeof PayParams>;
+
+const WithSession = { sessionToken: Token };
+
+export const PreviewRequest = z.strictObject({ action: z.literal('preview'), ...WithSession, checkoutToken: Token });
+export const CreateRequest = z.strictObject({ action: z.literal('create'), ...WithSession, checkoutToken: Token });
+export const GetRequest = z.strictObject({ action: z.literal('get'), ...WithSession, orderNo: OrderNo });
+export const ListRequest = z.strictObject({
+  action: z.literal('list'),
+  ...WithSession,
+  limit: z.number().int().min(1).max(50).default(20),
+  /** Opaque cursor from the previous page. */
+  cursor: z.string().max(64).optional(),
+});
+export const CancelRequest = z.strictObject({ action: z.literal('cancel'), ...WithSession, orderNo: OrderNo });
+
+export const OrderRequest = z.discriminatedUnion('action', [
+  PreviewRequest,
+  CreateRequest,
+  GetRequest,
+  ListRequest,
+  CancelRequest,
+]);
+export type OrderRequest = z.infer<typeof OrderRequest>;
+export type OrderAction = OrderRequest['action'];
+
+export const PreviewResult = z.strictObject({
+  ref: z.string(),
+  amountFen: Fen,
+  description: z.string(),
+  /** When the checkout token itself expires. */
+  tokenExpiresAt: z.number().int(),
+  existingOrder: OrderView.nullable(),
+});
+export type PreviewResult = z.infer<typeof PreviewResult>;
+
+export const CreateResult = z.strictObject({
+  order: OrderView,
+  payment: PayParams,
+  /** True when an earlier trade's pay_info was handed out again instead of creating a new one. */
+  resumed: z.boolean(),
+});
+export type CreateResult = z.infer<typeof CreateResult>;
+
+export const ListResult = z.strictObject({ orders: z.array(OrderView), nextCursor: z.string().nullable() });
+export type ListResult = z.infer<typeof ListResult>;
+
+/** What each order action answers with on success. */
+export interface OrderResults {
+  preview: PreviewResult;
+  create: CreateResult;
+  get: OrderView;
+  list: ListResult;
+  cancel: OrderView;
+}
+
+// ---------- the envelope every function answers with ----------
+export const ErrorBodySchema = z.strictObject({
+  code: z.enum(ERROR_CODES as [string, ...string[]]),
+  message: z.string(),
+  retryable: z.boolean(),
+});
+export type FunctionResponse<T> = { ok: true; data: T } | { ok: false; error: ErrorBody };
+
+export function responseSchema<T extends z.ZodTypeAny>(data: T) {
+  return z.discriminatedUnion('ok', [
+    z.strictObject({ ok: z.literal(true), data }),
+    z.strictObject({ ok: z.literal(false), error: ErrorBodySchema }),
+  ]);
+}
+
+// ---------- refunds (merchant API, used by the app backend and the ops CLI) ----------
+export const RefundView = z.strictObject({
+  refundNo: z.string(),
+  orderNo: z.string(),
+  amountFen: Fen,
+  status: RefundStatusSchema,
+  reason: z.string().nullable(),
+  createdAt: z.number().int(),
+  finishedAt: z.number().int().nullable(),
+});
+export type RefundView = z.infer<typeof RefundView>;

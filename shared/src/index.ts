@@ -1,0 +1,4 @@
+export * from './errors';
+export * from './money';
+export * from './status';
+export * from './contracts';

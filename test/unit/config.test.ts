@@ -1,0 +1,71 @@
+import { ConfigError, loadConfig } from '../../cloudfunctions/src/config';
+import { validEnv } from '../support/env';
+
+describe('loadConfig', () => {
+  const env = validEnv();
+
+  it('loads a complete environment with defaults', () => {
+    const config = loadConfig(env);
+    expect(config.huifu.apiVersion).toBe('v2');
+    expect(config.huifu.apiBase).toBe('https://api.huifu.com');
+    expect(config.store).toEqual({ kind: 'sqlite', path: '.local/cashier.db' });
+    expect(config.orders.ttlMinutes).toBe(30);
+    expect(config.huifu.merchantPrivateKey.type).toBe('private');
+  });
+
+  it('lists every missing or invalid variable in one error', () => {
+    const broken = { ...env, WX_APPID: 'not-an-appid', HUIFU_ID: undefined, SESSION_SECRET: 'short', HUIFU_API_VERSION: 'v3' };
+    let error: unknown;
+    try {
+      loadConfig(broken);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    expect(problems).toMatch(/WX_APPID: must look like wx/);
+    expect(problems).toMatch(/HUIFU_ID: missing/);
+    expect(problems).toMatch(/SESSION_SECRET: must be at least 32 characters/);
+    expect(problems).toMatch(/HUIFU_API_VERSION: must be v2 or v4/);
+    expect((error as ConfigError).problems).toHaveLength(4);
+    expect((error as ConfigError).code).toBe('CONFIG_INVALID');
+  });
+
+  it('never echoes secret values in the error', () => {
+    const leaky = { ...env, SESSION_SECRET: 'TOPSECRET-short', HUIFU_MERCHANT_PRIVATE_KEY: 'TOPSECRETKEYMATERIAL' };
+    expect(() => loadConfig(leaky)).toThrow(ConfigError);
+    try {
+      loadConfig(leaky);
+    } catch (e) {
+      expect(String((e as Error).message)).not.toMatch(/TOPSECRET/);
+      expect((e as Error).message).toMatch(/HUIFU_MERCHANT_PRIVATE_KEY: not an RSA private key/);
+    }
+  });
+
+  it('enforces Huifu notify URL rules: no query string, custom ports 8000-9005', () => {
+    expect(() => loadConfig({ ...env, HUIFU_NOTIFY_URL: 'https://x.example.com/notify?a=1' })).toThrow(/query string/);
+    expect(() => loadConfig({ ...env, HUIFU_NOTIFY_URL: 'https://x.example.com:9443/notify' })).toThrow(/8000-9005/);
+    expect(loadConfig({ ...env, HUIFU_NOTIFY_URL: 'https://x.example.com/notify' }).huifu.notifyUrl).toBe('https://x.example.com/notify');
+    // loopback is the local stack, where any port is fine
+    expect(() => loadConfig({ ...env, HUIFU_NOTIFY_URL: 'http://127.0.0.1:8787/http/huifu/notify' })).not.toThrow();
+  });
+
+  it('requires a webhook secret with a webhook URL, and TCB_ENV with the CloudBase store', () => {
+    expect(() => loadConfig({ ...env, APP_WEBHOOK_URL: 'https://app.example.com/hook' })).toThrow(/APP_WEBHOOK_SECRET: missing/);
+    expect(() => loadConfig({ ...env, STORE: 'cloudbase' })).toThrow(/TCB_ENV: missing/);
+    expect(loadConfig({ ...env, STORE: 'cloudbase', TCB_ENV: 'prod-1a2b' }).store).toEqual({ kind: 'cloudbase', env: 'prod-1a2b' });
+  });
+
+  it('treats blank variables as missing and rejects non-numeric numbers', () => {
+    expect(() => loadConfig({ ...env, HUIFU_SYS_ID: '   ' })).toThrow(/HUIFU_SYS_ID: missing/);
+    expect(() => loadConfig({ ...env, ORDER_TTL_MINUTES: 'soon' })).toThrow(/ORDER_TTL_MINUTES/);
+  });
+
+  it('accepts PEM keys as well as Base64 DER', () => {
+    const { createPublicKey } = require('node:crypto') as typeof import('node:crypto');
+    const pem = createPublicKey({ key: Buffer.from(env.HUIFU_PUBLIC_KEY!, 'base64'), format: 'der', type: 'spki' })
+      .export({ format: 'pem', type: 'spki' })
+      .toString();
+    expect(loadConfig({ ...env, HUIFU_PUBLIC_KEY: pem }).huifu.huifuPublicKey.type).toBe('public');
+  });
+});

@@ -1,0 +1,71 @@
+import { ORDER_STATUSES, type OrderStatus } from '@cashier/shared';
+import { IllegalTransitionError } from '../../cloudfunctions/src/domain/errors';
+import {
+  canTransitionOrder,
+  isFinalOrderStatus,
+  statusAfterRefunds,
+  transitionOrder,
+  transitionRefund,
+} from '../../cloudfunctions/src/domain/order-state';
+
+const ALLOWED: Array<[OrderStatus, OrderStatus]> = [
+  ['CREATED', 'PAYING'],
+  ['CREATED', 'PAID'],
+  ['CREATED', 'FAILED'],
+  ['CREATED', 'CLOSED'],
+  ['PAYING', 'PAID'],
+  ['PAYING', 'FAILED'],
+  ['PAYING', 'CLOSED'],
+  ['CLOSED', 'PAID_AFTER_CLOSE'],
+  ['PAID', 'PARTIALLY_REFUNDED'],
+  ['PAID', 'REFUNDED'],
+  ['PARTIALLY_REFUNDED', 'PARTIALLY_REFUNDED'],
+  ['PARTIALLY_REFUNDED', 'REFUNDED'],
+  ['PAID_AFTER_CLOSE', 'PARTIALLY_REFUNDED'],
+  ['PAID_AFTER_CLOSE', 'REFUNDED'],
+];
+
+describe('order state machine', () => {
+  it('allows exactly the transitions of ARCHITECTURE.md §5 (plus CREATED → PAID/FAILED for early notifications)', () => {
+    for (const from of ORDER_STATUSES) {
+      for (const to of ORDER_STATUSES) {
+        const expected = ALLOWED.some(([f, t]) => f === from && t === to);
+        expect([from, to, canTransitionOrder(from, to)]).toEqual([from, to, expected]);
+      }
+    }
+  });
+
+  it('throws a typed error naming both states for an illegal transition', () => {
+    expect(() => transitionOrder('PAID', 'CLOSED')).toThrow(IllegalTransitionError);
+    try {
+      transitionOrder('REFUNDED', 'PAID');
+    } catch (e) {
+      expect(e).toMatchObject({ machine: 'order', from: 'REFUNDED', to: 'PAID', code: 'INTERNAL' });
+    }
+  });
+
+  it('never lets a closed order become plainly PAID: money after close is flagged', () => {
+    expect(() => transitionOrder('CLOSED', 'PAID')).toThrow(IllegalTransitionError);
+    expect(transitionOrder('CLOSED', 'PAID_AFTER_CLOSE')).toBe('PAID_AFTER_CLOSE');
+  });
+
+  it('marks FAILED and REFUNDED as final', () => {
+    expect(ORDER_STATUSES.filter(isFinalOrderStatus)).toEqual(['FAILED', 'REFUNDED']);
+  });
+
+  it('derives the refund status from totals', () => {
+    expect(statusAfterRefunds('PAID', 1000, 300)).toBe('PARTIALLY_REFUNDED');
+    expect(statusAfterRefunds('PARTIALLY_REFUNDED', 1000, 1000)).toBe('REFUNDED');
+    expect(statusAfterRefunds('PAID', 1000, 0)).toBe('PAID');
+    expect(() => statusAfterRefunds('PAYING', 1000, 10)).toThrow(IllegalTransitionError);
+  });
+});
+
+describe('refund state machine', () => {
+  it('goes PENDING → SUCCEEDED | FAILED and nowhere else', () => {
+    expect(transitionRefund('PENDING', 'SUCCEEDED')).toBe('SUCCEEDED');
+    expect(transitionRefund('PENDING', 'FAILED')).toBe('FAILED');
+    expect(() => transitionRefund('SUCCEEDED', 'FAILED')).toThrow(IllegalTransitionError);
+    expect(() => transitionRefund('FAILED', 'PENDING')).toThrow(IllegalTransitionError);
+  });
+});
