@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { yuanToFen } from '../../domain/money';
+import { parseShanghaiDateTime } from '../../domain/time';
+import type { TradeState } from '../port';
+
+/** Huifu yuan strings ("12.30") into fen; exactly two decimals, zero allowed (fees, refunds of nothing). */
+export const YuanAsFen = z
+  .string()
+  .regex(/^\d+\.\d{2}$/, 'yuan with two decimals')
+  .transform((v) => yuanToFen(v, { exactTwoDecimals: true, allowZero: true, maxFen: Number.MAX_SAFE_INTEGER }));
+
+const optionalText = z.string().optional().nullable().transform((v) => (v ? v : null));
+const TRADE_STATE: Record<string, TradeState | 'INITIAL'> = { P: 'PROCESSING', S: 'SUCCEEDED', F: 'FAILED', I: 'INITIAL' };
+export const TransStat = z.enum(['P', 'S', 'F', 'I']).transform((s) => TRADE_STATE[s]!);
+const DateTime = optionalText.transform((v) => (v ? parseShanghaiDateTime(v) : null));
+
+/** Every response carries these; outcome is only ever read from trans_stat. */
+export const BaseResponse = z.object({ resp_code: z.string(), resp_desc: z.string().optional().default('') }).passthrough();
+
+export const CreateResponse = z
+  .object({
+    req_seq_id: z.string().optional(),
+    hf_seq_id: optionalText,
+    trans_stat: z.enum(['P', 'S', 'F']).optional().default('P'),
+    pay_info: z.string().min(2, 'pay_info missing: is the trade_type T_MINIAPP and the AppID bound?'),
+  })
+  .passthrough();
+
+export const QueryResponse = z
+  .object({
+    trans_stat: TransStat,
+    trans_amt: YuanAsFen,
+    hf_seq_id: optionalText,
+    org_hf_seq_id: optionalText,
+    out_trans_id: optionalText,
+    party_order_id: optionalText,
+    end_time: DateTime,
+    fee_amt: z.string().optional().nullable(),
+    fee_amount: z.string().optional().nullable(),
+    payment_fee: z.string().optional().nullable(),
+  })
+  .passthrough();
+
+export const RefundResponse = z
+  .object({
+    trans_stat: z.enum(['P', 'S', 'F', 'I']).optional().default('P'),
+    hf_seq_id: optionalText,
+    org_hf_seq_id: optionalText,
+    ord_amt: YuanAsFen.optional(),
+    bank_message: optionalText,
+    resp_desc: z.string().optional(),
+  })
+  .passthrough();
+
+export const CloseResponse = z
+  .object({
+    trans_stat: z.enum(['P', 'S', 'F']).optional().default('P'),
+    org_trans_stat: z.enum(['P', 'S', 'F', 'I']).optional().nullable(),
+  })
+  .passthrough();
+
+export const BillResponse = z
+  .object({
+    file_details: z
+      .union([z.string(), z.array(z.record(z.string(), z.unknown()))])
+      .optional()
+      .transform((v) => (typeof v === 'string' ? (JSON.parse(v) as Array<Record<string, unknown>>) : (v ?? []))),
+    task_details: z
+      .union([z.string(), z.array(z.record(z.string(), z.unknown()))])
+      .optional()
+      .transform((v) => (typeof v === 'string' ? (JSON.parse(v) as Array<Record<string, unknown>>) : (v ?? []))),
+  })
+  .passthrough();
