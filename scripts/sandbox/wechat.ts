@@ -1,0 +1,97 @@
+/**
+ * A local stand-in for WeChat's jscode2session. Codes are minted per openid through a control route, are
+ * single-use and expire after 5 minutes, and the real error codes come back: 40029 invalid, 40163 used,
+ * 45011 rate limited, -1 busy. With `devOpenid`, an unknown code (such as the real ones WeChat DevTools produces)
+ * logs in as that user, once per code. Loopback only; a development and test tool.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { closeServer, listen, readBody, send } from '../lib/http';
+
+export interface WechatSandboxOptions {
+  port?: number;
+  appid: string;
+  secret: string;
+  /** Map unknown codes to this openid (dev only). */
+  devOpenid?: string | null;
+  codeTtlMs?: number;
+}
+
+export interface WechatSandbox {
+  url: string;
+  port: number;
+  mintCode(openid: string): string;
+  /** The next `count` exchanges answer this errcode. */
+  failNext(errcode: 45011 | -1 | 40029, count?: number): void;
+  advanceClock(ms: number): void;
+  exchanges: Array<{ at: number; code: string; errcode: number; openid: string | null }>;
+  close(): Promise<void>;
+}
+
+export async function startWechatSandbox(options: WechatSandboxOptions): Promise<WechatSandbox> {
+  const ttl = options.codeTtlMs ?? 5 * 60_000;
+  let offset = 0;
+  const now = () => Date.now() + offset;
+  const codes = new Map<string, { openid: string; issuedAt: number; used: boolean }>();
+  const failures: number[] = [];
+  const exchanges: WechatSandbox['exchanges'] = [];
+
+  const mintCode = (openid: string) => {
+    const code = `sbx_${randomBytes(12).toString('hex')}`;
+    codes.set(code, { openid, issuedAt: now(), used: false });
+    return code;
+  };
+
+  const server: Server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://wechat');
+    if (req.method === 'GET' && url.pathname === '/sns/jscode2session') {
+      const q = url.searchParams;
+      const code = q.get('js_code') ?? '';
+      const answer = (body: Record<string, unknown>) => {
+        exchanges.push({ at: now(), code, errcode: Number(body.errcode ?? 0), openid: (body.openid as string) ?? null });
+        send(res, 200, body);
+      };
+      if (q.get('appid') !== options.appid) return answer({ errcode: 40013, errmsg: 'invalid appid' });
+      if (q.get('secret') !== options.secret) return answer({ errcode: 40125, errmsg: 'invalid appsecret' });
+      if (q.get('grant_type') !== 'authorization_code') return answer({ errcode: 40002, errmsg: 'invalid grant_type' });
+      if (!code) return answer({ errcode: 41008, errmsg: 'missing code' });
+      const injected = failures.shift();
+      if (injected !== undefined) return answer({ errcode: injected, errmsg: injected === 45011 ? 'api minute-quota reach limit' : 'system error' });
+      let entry = codes.get(code);
+      if (!entry && options.devOpenid) {
+        entry = { openid: options.devOpenid, issuedAt: now(), used: false };
+        codes.set(code, entry);
+      }
+      if (!entry || now() - entry.issuedAt > ttl) return answer({ errcode: 40029, errmsg: 'invalid code' });
+      if (entry.used) return answer({ errcode: 40163, errmsg: 'code been used' });
+      entry.used = true;
+      return answer({ openid: entry.openid, session_key: randomBytes(16).toString('base64') });
+    }
+    if (req.method === 'POST' && url.pathname === '/_sandbox/code') {
+      const { text } = await readBody(req);
+      let openid: unknown;
+      try {
+        openid = (JSON.parse(text || '{}') as { openid?: unknown }).openid;
+      } catch {
+        return send(res, 400, { error: 'body must be JSON {"openid": "..."}' });
+      }
+      if (typeof openid !== 'string' || !/^[A-Za-z0-9_-]{6,64}$/.test(openid)) return send(res, 400, { error: 'openid: 6-64 letters, digits, "_" or "-"' });
+      return send(res, 200, { code: mintCode(openid) });
+    }
+    return send(res, 404, { errcode: 404, errmsg: 'not found' });
+  });
+  const port = await listen(server, options.port ?? 0);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    mintCode,
+    failNext: (errcode, count = 1) => {
+      for (let i = 0; i < count; i++) failures.push(errcode);
+    },
+    advanceClock: (ms) => {
+      offset += ms;
+    },
+    exchanges,
+    close: () => closeServer(server),
+  };
+}

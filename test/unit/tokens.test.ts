@@ -1,0 +1,87 @@
+import { SignJWT } from 'jose';
+import { checkoutPath, CheckoutTokenError, mintCheckoutToken, verifyCheckoutToken } from '../../cloudfunctions/src/auth/checkout';
+import { issueSessionToken, SessionError, verifySessionToken } from '../../cloudfunctions/src/auth/session';
+
+const SECRET = 'x'.repeat(40);
+const NOW = 1_760_000_000_000;
+
+describe('session tokens', () => {
+  it('round-trips the openid', async () => {
+    const { token, expiresAt } = await issueSessionToken('o_alice', SECRET, 7200, NOW);
+    expect(expiresAt).toBe(NOW + 7200 * 1000);
+    await expect(verifySessionToken(token, SECRET, NOW + 1000)).resolves.toBe('o_alice');
+  });
+
+  it('refuses an expired, tampered or foreign-secret token', async () => {
+    const { token } = await issueSessionToken('o_alice', SECRET, 60, NOW);
+    await expect(verifySessionToken(token, SECRET, NOW + 61_000)).rejects.toThrow(/expired/);
+    const [h, p, s] = token.split('.');
+    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), sub: 'o_mallory' })).toString('base64url');
+    await expect(verifySessionToken(`${h}.${forged}.${s}`, SECRET, NOW)).rejects.toBeInstanceOf(SessionError);
+    await expect(verifySessionToken(token, 'y'.repeat(40), NOW)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    await expect(verifySessionToken('garbage', SECRET, NOW)).rejects.toBeInstanceOf(SessionError);
+  });
+
+  it('refuses a token whose subject is not the caller the platform reports', async () => {
+    const { token } = await issueSessionToken('o_alice', SECRET, 60, NOW);
+    await expect(verifySessionToken(token, SECRET, NOW, 'o_alice')).resolves.toBe('o_alice');
+    await expect(verifySessionToken(token, SECRET, NOW, 'o_bob')).rejects.toThrow(/another WeChat user/);
+  });
+
+  it('is not accepted as a checkout token, nor the other way round', async () => {
+    const { token } = await issueSessionToken('o_alice', SECRET, 60, NOW);
+    await expect(verifyCheckoutToken(token, SECRET, NOW, 100)).rejects.toBeInstanceOf(CheckoutTokenError);
+    const checkout = await mintCheckoutToken({ ref: 'A1', amountFen: 1, description: 'x' }, SECRET, NOW);
+    await expect(verifySessionToken(checkout, SECRET, NOW)).rejects.toBeInstanceOf(SessionError);
+  });
+});
+
+describe('checkout tokens', () => {
+  const mint = (claims: Record<string, unknown>, exp = Math.floor(NOW / 1000) + 600) =>
+    new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(Math.floor(NOW / 1000)).setExpirationTime(exp).sign(new TextEncoder().encode(SECRET));
+
+  it('verifies a token minted as an app backend would', async () => {
+    const token = await mintCheckoutToken({ ref: 'APP-ORDER_42', amountFen: 1230, description: '会员月卡', attach: 'u=9' }, SECRET, NOW);
+    await expect(verifyCheckoutToken(token, SECRET, NOW, 100_000)).resolves.toEqual({
+      ref: 'APP-ORDER_42',
+      amountFen: 1230,
+      description: '会员月卡',
+      attach: 'u=9',
+      expiresAt: NOW + 15 * 60 * 1000,
+    });
+  });
+
+  it.each([
+    ['a bad signature', async () => (await mintCheckoutToken({ ref: 'A', amountFen: 1, description: 'x' }, 'z'.repeat(40), NOW)), 'CHECKOUT_TOKEN_INVALID', /CHECKOUT_SECRET/],
+    ['an expired token', () => mint({ ref: 'A', amount_fen: 1, description: 'x' }, Math.floor(NOW / 1000) - 1), 'CHECKOUT_TOKEN_EXPIRED', /expired/],
+    ['a malformed token', async () => 'not.a.jwt', 'CHECKOUT_TOKEN_INVALID', /malformed/],
+    ['a zero amount', () => mint({ ref: 'A', amount_fen: 0, description: 'x' }), 'CHECKOUT_AMOUNT_INVALID', /from 1 to/],
+    ['a fractional amount', () => mint({ ref: 'A', amount_fen: 1.5, description: 'x' }), 'CHECKOUT_AMOUNT_INVALID', /whole number/],
+    ['an amount over the maximum', () => mint({ ref: 'A', amount_fen: 100_001, description: 'x' }), 'CHECKOUT_AMOUNT_INVALID', /100000/],
+    ['an amount as a string', () => mint({ ref: 'A', amount_fen: '1', description: 'x' }), 'CHECKOUT_TOKEN_INVALID', /amount_fen must be a number/],
+    ['a ref that is too long', () => mint({ ref: 'A'.repeat(65), amount_fen: 1, description: 'x' }), 'CHECKOUT_TOKEN_INVALID', /ref/],
+    ['a description that is too long', () => mint({ ref: 'A', amount_fen: 1, description: '长'.repeat(128) }), 'CHECKOUT_TOKEN_INVALID', /127/],
+    ['a token without exp', () => new SignJWT({ ref: 'A', amount_fen: 1, description: 'x' }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET)), 'CHECKOUT_TOKEN_INVALID', /exp/],
+    ['a token living for days', () => mint({ ref: 'A', amount_fen: 1, description: 'x' }, Math.floor(NOW / 1000) + 3 * 86_400), 'CHECKOUT_TOKEN_INVALID', /longer than/],
+  ])('refuses %s with a typed error', async (_what, make, code, message) => {
+    const token = await make();
+    const error = await verifyCheckoutToken(token, SECRET, NOW, 100_000).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CheckoutTokenError);
+    expect(error).toMatchObject({ code });
+    expect((error as Error).message).toMatch(message);
+  });
+
+  it('refuses alg "none" and tampered claims', async () => {
+    const none = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ ref: 'A', amount_fen: 1, description: 'x', exp: Math.floor(NOW / 1000) + 60 })).toString('base64url')}.`;
+    await expect(verifyCheckoutToken(none, SECRET, NOW, 100)).rejects.toMatchObject({ code: 'CHECKOUT_TOKEN_INVALID' });
+    const token = await mintCheckoutToken({ ref: 'A', amountFen: 1, description: 'x' }, SECRET, NOW);
+    const [h, p, s] = token.split('.');
+    const cheaper = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), amount_fen: 100000 })).toString('base64url');
+    await expect(verifyCheckoutToken(`${h}.${cheaper}.${s}`, SECRET, NOW, 1_000_000)).rejects.toMatchObject({ code: 'CHECKOUT_TOKEN_INVALID' });
+  });
+
+  it('keeps the launch path within WeChat\'s path limit even for the longest description', async () => {
+    const token = await mintCheckoutToken({ ref: 'R'.repeat(64), amountFen: 99_999_999, description: '长'.repeat(127), attach: 'a'.repeat(127) }, SECRET, NOW);
+    expect(checkoutPath(token).length).toBeLessThanOrEqual(1024);
+  });
+});
