@@ -1,0 +1,137 @@
+import { LoginRequest, OrderRequest, type FunctionResponse } from '@cashier/shared';
+import { z } from 'zod';
+import { verifySessionToken } from '../auth/session';
+import { jsonLogger, type Deps } from '../services/deps';
+import { handleHuifuNotification } from '../services/notifications';
+import { login } from '../services/login';
+import { cancelOrder, createOrder, getOrder, listOrders, previewOrder } from '../services/orders';
+import { runReconcile, type ReconcileReport } from '../services/reconcile';
+import { fail, invalid, ok } from './respond';
+
+/**
+ * The thin entries: parse the event, call the service, map the answer. The same handlers run on CloudBase (with
+ * deps built from the environment) and in the local function host and tests (with deps built there).
+ * `platformOpenid` is the caller the platform vouches for (CloudBase's getUserInfo), when there is one.
+ */
+export type GetDeps = () => Promise<Deps>;
+
+/** Used before the deps exist: a bad event is answered without touching configuration or storage. */
+const fallbackLog = jsonLogger();
+
+/** Builds the deps, answering CONFIG_INVALID (listing the variables in the log) when the environment is wrong. */
+async function withDeps<T>(getDeps: GetDeps, fn: string, run: (deps: Deps) => Promise<FunctionResponse<T>>): Promise<FunctionResponse<T>> {
+  let deps: Deps;
+  try {
+    deps = await getDeps();
+  } catch (error) {
+    return fail(error, fallbackLog, { fn });
+  }
+  return run(deps);
+}
+
+export async function loginHandler(getDeps: GetDeps, event: unknown): Promise<FunctionResponse<unknown>> {
+  const input = LoginRequest.safeParse(event);
+  if (!input.success) return invalid(input.error, fallbackLog, { fn: 'login' });
+  return withDeps(getDeps, 'login', async (deps) => {
+    try {
+      return ok(await login(deps, input.data.code));
+    } catch (error) {
+      return fail(error, deps.log, { fn: 'login' });
+    }
+  });
+}
+
+export async function orderHandler(getDeps: GetDeps, event: unknown, platformOpenid: string | null = null): Promise<FunctionResponse<unknown>> {
+  const input = OrderRequest.safeParse(stripPlatformFields(event));
+  if (!input.success) return invalid(input.error, fallbackLog, { fn: 'order' });
+  const request = input.data;
+  return withDeps(getDeps, 'order', async (deps): Promise<FunctionResponse<unknown>> => {
+  try {
+    const openid = await verifySessionToken(request.sessionToken, deps.config.tokens.sessionSecret, deps.clock.now(), platformOpenid);
+    switch (request.action) {
+      case 'preview':
+        return ok(await previewOrder(deps, openid, request.checkoutToken));
+      case 'create':
+        return ok(await createOrder(deps, openid, request.checkoutToken));
+      case 'get':
+        return ok(await getOrder(deps, openid, request.orderNo));
+      case 'list':
+        return ok(await listOrders(deps, openid, request.limit, request.cursor));
+      case 'cancel':
+        return ok(await cancelOrder(deps, openid, request.orderNo));
+    }
+  } catch (error) {
+    return fail(error, deps.log, { fn: 'order', action: request.action });
+  }
+  });
+}
+
+/** wx.cloud.callFunction adds `userInfo` ({appId, openId}) to the event; it is not part of our contract. */
+function stripPlatformFields(event: unknown): unknown {
+  if (event && typeof event === 'object' && 'userInfo' in event) {
+    const { userInfo: _ignored, ...rest } = event as Record<string, unknown>;
+    return rest;
+  }
+  return event;
+}
+
+/** CloudBase HTTP access event (integration request). */
+export const HttpAccessEvent = z.object({
+  httpMethod: z.string(),
+  path: z.string().optional(),
+  headers: z.record(z.string(), z.string().optional()).optional().default({}),
+  body: z.string().nullable().optional(),
+  isBase64Encoded: z.boolean().optional().default(false),
+});
+export type HttpAccessEvent = z.infer<typeof HttpAccessEvent>;
+
+export interface HttpAccessResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+  isBase64Encoded: false;
+}
+
+const text = (statusCode: number, body: string): HttpAccessResponse => ({ statusCode, headers: { 'content-type': 'text/plain; charset=utf-8' }, body, isBase64Encoded: false });
+
+export function headerOf(headers: Record<string, string | undefined>, name: string): string | undefined {
+  const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
+  return key ? headers[key] : undefined;
+}
+
+export function rawBodyOf(event: HttpAccessEvent): string {
+  const body = event.body ?? '';
+  return event.isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
+}
+
+export async function payNotifyHandler(getDeps: GetDeps, event: unknown): Promise<HttpAccessResponse> {
+  const input = HttpAccessEvent.safeParse(event);
+  if (!input.success) return text(400, 'bad request');
+  if (input.data.httpMethod.toUpperCase() !== 'POST') return text(405, 'POST only');
+  let deps: Deps;
+  try {
+    deps = await getDeps();
+  } catch {
+    return text(500, 'unavailable'); // not configured: Huifu will retry
+  }
+  try {
+    const answer = await handleHuifuNotification(deps, rawBodyOf(input.data), headerOf(input.data.headers, 'content-type'));
+    return text(answer.statusCode, answer.body);
+  } catch (error) {
+    // Nothing durable was confirmed: a non-200 makes Huifu send it again.
+    deps.log.error('notification not recorded; Huifu will retry', { error: (error as Error).message });
+    return text(500, 'retry');
+  }
+}
+
+export async function reconcileHandler(getDeps: GetDeps, event: unknown): Promise<FunctionResponse<ReconcileReport>> {
+  const input = z.object({ batch: z.number().int().min(1).max(200).optional() }).passthrough().safeParse(event ?? {});
+  if (!input.success) return invalid(input.error, fallbackLog, { fn: 'reconcile' });
+  return withDeps(getDeps, 'reconcile', async (deps) => {
+    try {
+      return ok(await runReconcile(deps, { batch: input.data.batch }));
+    } catch (error) {
+      return fail(error, deps.log, { fn: 'reconcile' });
+    }
+  });
+}
