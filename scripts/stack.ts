@@ -12,6 +12,7 @@ import { loadConfig, type Config } from '../cloudfunctions/src/config';
 import { errorBody } from '@cashier/shared';
 import { verifyWebhookSignature } from '../cloudfunctions/src/auth/hmac';
 import type { Clock } from '../cloudfunctions/src/domain/time';
+import { merchantHandler } from '../cloudfunctions/src/functions/merchant-api';
 import { headerOf, loginHandler, orderHandler, payNotifyHandler, reconcileHandler, type GetDeps } from '../cloudfunctions/src/functions/handlers';
 import { exportPrivateKeyBase64, exportPublicKeyBase64, parsePrivateKey, parsePublicKey } from '../cloudfunctions/src/providers/huifu/keys';
 import { buildDeps } from '../cloudfunctions/src/runtime';
@@ -191,6 +192,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       const { text } = await readBody(req, 1024 * 1024);
       const answer = await payNotifyHandler(getDeps, {
         httpMethod: 'POST',
+        path,
+        headers: req.headers as Record<string, string>,
+        body: Buffer.from(text, 'utf8').toString('base64'),
+        isBase64Encoded: true,
+      });
+      return send(res, answer.statusCode, answer.body, answer.headers['content-type']);
+    }
+    if (path.startsWith('/http/merchant/')) {
+      const { text } = await readBody(req, 256 * 1024);
+      const answer = await merchantHandler(getDeps, {
+        httpMethod: req.method ?? 'GET',
         path,
         headers: req.headers as Record<string, string>,
         body: Buffer.from(text, 'utf8').toString('base64'),
