@@ -3,15 +3,17 @@
  * running `pnpm dev` is not disturbed) and prints a timeline of each step with the data that moved.
  * Exits 0 only if every step matched expectations.
  */
-import { formatFen, type CreateResult, type FunctionResponse, type LoginResult, type OrderView, type PreviewResult } from '@cashier/shared';
+import { formatFen, type CreateResult, type FunctionResponse, type LoginResult, type OrderView, type PreviewResult, type RefundView } from '@cashier/shared';
+import { signMerchantRequest } from '../cloudfunctions/src/auth/merchant-signature';
 import { checkoutPath, mintCheckoutToken } from '../cloudfunctions/src/auth/checkout';
 import { silentLogger } from '../cloudfunctions/src/services/deps';
 import { startStack, type Stack } from './stack';
 
 let step = 0;
+let write: (text: string) => void = (text) => process.stdout.write(text);
 function line(actor: string, what: string, detail = ''): void {
   step += 1;
-  process.stdout.write(`${String(step).padStart(2)}  ${actor.padEnd(18)} ${what.padEnd(34)} ${detail}\n`);
+  write(`${String(step).padStart(2)}  ${actor.padEnd(19)} ${what.padEnd(34)} ${detail}\n`);
 }
 function expectThat(condition: boolean, message: string): void {
   if (!condition) throw new Error(`expectation failed: ${message}`);
@@ -34,10 +36,12 @@ async function waitFor<T>(what: string, probe: () => Promise<T | null>, timeoutM
   }
 }
 
-export async function runDemo(options: { dataDir?: string; out?: NodeJS.WritableStream } = {}): Promise<void> {
+export async function runDemo(options: { dataDir?: string; write?: (text: string) => void } = {}): Promise<void> {
+  step = 0;
+  if (options.write) write = options.write;
   const stack = await startStack({ dataDir: options.dataDir ?? '.local', sqlitePath: `${options.dataDir ?? '.local'}/demo.db`, reconcileIntervalMs: 0, log: silentLogger, notifyRetryDelayMs: 200, refundSettleMs: 300 });
   try {
-    process.stdout.write(`local stack: functions ${stack.urls.functions}, WeChat sandbox ${stack.urls.wechat}, Huifu sandbox ${stack.urls.huifu} (${stack.config.huifu.apiVersion})\n\n`);
+    write(`local stack: functions ${stack.urls.functions}, WeChat sandbox ${stack.urls.wechat}, Huifu sandbox ${stack.urls.huifu} (${stack.config.huifu.apiVersion})\n\n`);
     const ref = `DEMO${Date.now()}`;
     const amountFen = 1230;
     const token = await mintCheckoutToken({ ref, amountFen, description: '会员月卡（演示）' }, stack.config.tokens.checkoutSecret, Date.now());
@@ -76,14 +80,41 @@ export async function runDemo(options: { dataDir?: string; out?: NodeJS.Writable
     line('fn order.get', 'confirms with the server', `status=${order.status} paid at ${new Date(order.paidAt!).toISOString()}`);
 
     await call(stack, 'reconcile', {});
-    const hooks = stack.appWebhooks.filter((h) => h.body.includes(orderNo));
-    expectThat(hooks.some((h) => h.event === 'order.paid' && h.signatureValid), 'the app backend received a signed order.paid webhook');
-    line('App backend', 'receives webhook', hooks.map((h) => `${h.event} (signature ${h.signatureValid ? 'valid' : 'INVALID'})`).join(', '));
+    const paidHooks = stack.appWebhooks.filter((h) => h.body.includes(orderNo));
+    expectThat(paidHooks.some((h) => h.event === 'order.paid' && h.signatureValid), 'the app backend received a signed order.paid webhook');
+    line('App backend', 'receives webhook', paidHooks.map((h) => `${h.event} (signature ${h.signatureValid ? 'valid' : 'INVALID'})`).join(', '));
 
-    const events = await stack.deps.store.listOrderEvents(orderNo);
-    process.stdout.write(`\norder ${orderNo} history:\n`);
-    for (const e of events) process.stdout.write(`    ${new Date(e.at).toISOString()}  ${String(e.from ?? '-').padEnd(8)} → ${String(e.to ?? '-').padEnd(8)}  ${e.source.padEnd(9)} ${e.detail}\n`);
-    process.stdout.write(`\ndemo passed: ${step} steps, order ${orderNo} ${order.status} for ${formatFen(order.amountFen)}\n`);
+    // The app backend refunds part of the order through the signed merchant API.
+    const refundNo = `RF${Date.now()}`;
+    const body = JSON.stringify({ order_no: orderNo, refund_no: refundNo, amount_fen: 500, reason: '演示部分退款' });
+    const res = await fetch(`${stack.urls.functions}/http/merchant/refunds`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...signMerchantRequest(stack.config.merchant.apiSecret, 'POST', '/refunds', body, Date.now()) },
+      body,
+    });
+    const refundAnswer = (await res.json()) as FunctionResponse<RefundView>;
+    expectThat(res.status === 200 && refundAnswer.ok && refundAnswer.data.status === 'PENDING', 'the merchant API accepts the refund as PENDING');
+    line('App backend', 'POST /merchant/refunds (HMAC)', `refund=${refundNo} amount=${formatFen(500)} → PENDING`);
+    const refund = await waitFor('refund SUCCEEDED', async () => {
+      const r = await stack.deps.store.getRefund(refundNo);
+      return r?.status === 'SUCCEEDED' ? r : null;
+    });
+    await stack.huifu!.idle();
+    const refundNote = stack.huifu!.notifications.find((n) => n.reqSeqId === refundNo);
+    line('Huifu → payNotify', 'refund notification', `trans_stat S, ${refundNote?.outcome ?? 'not sent'} → refund ${refund.status}`);
+    const refunded = await call<OrderView>(stack, 'order', { action: 'get', sessionToken: session.sessionToken, orderNo });
+    expectThat(refunded.status === 'PARTIALLY_REFUNDED' && refunded.refundedFen === 500, 'the order is PARTIALLY_REFUNDED by 500 fen');
+    line('fn order.get', 'order after the refund', `status=${refunded.status} refunded=${formatFen(refunded.refundedFen)} of ${formatFen(refunded.amountFen)}`);
+    await call(stack, 'reconcile', {});
+    const hooks = stack.appWebhooks.filter((h) => h.body.includes(orderNo));
+    const events = new Set(hooks.map((h) => h.event));
+    expectThat(['order.paid', 'order.partially_refunded', 'refund.succeeded'].every((e) => events.has(e)) && hooks.every((h) => h.signatureValid), 'the app backend received every signed webhook');
+    line('App backend', 'webhooks received (all)', hooks.map((h) => `${h.event}${h.signatureValid ? ' ✓' : ' INVALID'}`).join(', '));
+
+    const history = await stack.deps.store.listOrderEvents(orderNo);
+    write(`\norder ${orderNo} history:\n`);
+    for (const e of history) write(`    ${new Date(e.at).toISOString()}  ${String(e.from ?? '-').padEnd(8)} → ${String(e.to ?? '-').padEnd(8)}  ${e.source.padEnd(9)} ${e.detail}\n`);
+    write(`\ndemo passed: ${step} steps, order ${orderNo} paid ${formatFen(order.amountFen)}, refunded ${formatFen(refunded.refundedFen)}\n`);
   } finally {
     await stack.stop();
   }
