@@ -1,5 +1,5 @@
 /**
- * `pnpm checkout:link --amount 0.01 --desc "会员月卡" [--ref APP123] [--ttl 900]`
+ * `pnpm checkout:link --amount 0.01 --desc "会员月卡" [--ref APP123] [--ttl 900] [--data .local]`
  * Mints a checkout token as the app's backend would (CHECKOUT_SECRET from .env or the local stack's keys) and
  * prints the mini-program path the native app launches.
  */

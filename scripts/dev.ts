@@ -1,5 +1,5 @@
 /**
- * `pnpm dev`: the local stack on fixed ports (CASHIER_PORT, default 8787; WECHAT_SANDBOX_PORT 8788;
+ * `pnpm dev`: the local stack on fixed ports (0 picks free ones; the ready line names them) (CASHIER_PORT, default 8787; WECHAT_SANDBOX_PORT 8788;
  * HUIFU_SANDBOX_PORT 8789), SQLite in .local/, the reconcile timer every RECONCILE_INTERVAL_MS (default 5000).
  * A .env file (see .env.example) with HUIFU_API_BASE and real or joint-test keys points it at that gateway.
  */
@@ -10,6 +10,7 @@ async function main(): Promise<void> {
   const usedEnvFile = loadDotEnv();
   const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
   const stack = await startStack({
+    dataDir: process.env.CASHIER_DATA_DIR ?? '.local',
     cashierPort: port('CASHIER_PORT', 8787),
     wechatPort: port('WECHAT_SANDBOX_PORT', 8788),
     huifuPort: port('HUIFU_SANDBOX_PORT', 8789),

@@ -652,11 +652,14 @@ export async function startHuifuSandbox(options: HuifuSandboxOptions): Promise<H
     try {
       switch (`${req.method} ${path}`) {
         case 'POST /_sandbox/pay': {
+          // By req_seq_id, or by the wx.requestPayment package ("prepay_id=sandbox_<hf_seq_id>") as a cashier sees it.
+          const prepay = str('prepay_id').replace(/^prepay_id=/, '').replace(/^sandbox_/, '');
+          const reqSeqId = str('req_seq_id') || ([...trades.values()].find((t) => t.hfSeqId === prepay)?.reqSeqId ?? '');
           const result = body.result === 'F' ? 'F' : 'S';
-          const done = payTrade(str('req_seq_id'), result, body.force === true);
+          const done = payTrade(reqSeqId, result, body.force === true);
           if (body.wait === true) await done;
           else track(done);
-          return send(res, 200, { ok: true, trade: sandbox.trade(str('req_seq_id')) });
+          return send(res, 200, { ok: true, trade: sandbox.trade(reqSeqId) });
         }
         case 'POST /_sandbox/notify/resend':
           await sandbox.resendNotification(str('req_seq_id'), typeof body.notify_type === 'number' ? body.notify_type : undefined);

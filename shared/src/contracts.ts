@@ -63,6 +63,8 @@ export const ListRequest = z.strictObject({
   cursor: z.string().max(64).optional(),
 });
 export const CancelRequest = z.strictObject({ action: z.literal('cancel'), ...WithSession, orderNo: OrderNo });
+/** Continue paying one of the caller's unpaid orders (from the order list): the same order, the same Huifu trade. */
+export const PayRequest = z.strictObject({ action: z.literal('pay'), ...WithSession, orderNo: OrderNo });
 
 export const OrderRequest = z.discriminatedUnion('action', [
   PreviewRequest,
@@ -70,6 +72,7 @@ export const OrderRequest = z.discriminatedUnion('action', [
   GetRequest,
   ListRequest,
   CancelRequest,
+  PayRequest,
 ]);
 export type OrderRequest = z.infer<typeof OrderRequest>;
 export type OrderAction = OrderRequest['action'];
@@ -102,6 +105,7 @@ export interface OrderResults {
   get: OrderView;
   list: ListResult;
   cancel: OrderView;
+  pay: CreateResult;
 }
 
 // ---------- the envelope every function answers with ----------

@@ -40,6 +40,7 @@ export const ERROR_CATALOGUE = {
   SIGNATURE_STALE: { message: '请求已过期，请校准时间后重试', retryable: false },
 
   CONFIG_INVALID: { message: '服务配置有误，请联系商家', retryable: false },
+  NETWORK_ERROR: { message: '网络不稳定，请检查网络后重试', retryable: true },
   INTERNAL: { message: '系统繁忙，请稍后重试', retryable: true },
 } as const satisfies Record<string, { message: string; retryable: boolean }>;
 

@@ -61,6 +61,16 @@ describe('the payment flow over loopback HTTP', () => {
     expect(stack.huifu!.requests.filter((r) => r.operation === 'create' && r.reqSeqId === created.order.orderNo)).toHaveLength(1);
   });
 
+  it('continues paying an unpaid order from the order list with the same pay_info', async () => {
+    const { sessionToken, created } = await startPayment();
+    const resumed = await stack.data<CreateResult>('order', { action: 'pay', sessionToken, orderNo: created.order.orderNo });
+    expect(resumed).toMatchObject({ resumed: true, payment: created.payment });
+    const bob = await stack.loginAs('o_bob_000001');
+    expect(await stack.call('order', { action: 'pay', sessionToken: bob, orderNo: created.order.orderNo })).toMatchObject({ ok: false, error: { code: 'ORDER_NOT_FOUND' } });
+    stack.advance(31 * 60_000);
+    expect(await stack.call('order', { action: 'pay', sessionToken, orderNo: created.order.orderNo })).toMatchObject({ ok: false, error: { code: 'ORDER_EXPIRED' } });
+  });
+
   it('refuses a ref that another user has already ordered', async () => {
     const { checkoutToken } = await startPayment('o_alice_0001');
     const bob = await stack.loginAs('o_bob_000001');

@@ -4,7 +4,7 @@ import { verifySessionToken } from '../auth/session';
 import { jsonLogger, type Deps } from '../services/deps';
 import { handleHuifuNotification } from '../services/notifications';
 import { login } from '../services/login';
-import { cancelOrder, createOrder, getOrder, listOrders, previewOrder } from '../services/orders';
+import { cancelOrder, createOrder, getOrder, listOrders, previewOrder, resumePayment } from '../services/orders';
 import { runReconcile, type ReconcileReport } from '../services/reconcile';
 import { fail, invalid, ok } from './respond';
 
@@ -59,6 +59,8 @@ export async function orderHandler(getDeps: GetDeps, event: unknown, platformOpe
         return ok(await listOrders(deps, openid, request.limit, request.cursor));
       case 'cancel':
         return ok(await cancelOrder(deps, openid, request.orderNo));
+      case 'pay':
+        return ok(await resumePayment(deps, openid, request.orderNo));
     }
   } catch (error) {
     return fail(error, deps.log, { fn: 'order', action: request.action });

@@ -161,6 +161,11 @@ async function placeTrade(deps: Deps, order: Order): Promise<CreateResult> {
   throw new Error(`placeTrade ${order.orderNo}: still contended`);
 }
 
+/** Continue paying the caller's unpaid order: its pay_info again while valid, never a new trade. */
+export async function resumePayment(deps: Deps, openid: string, orderNo: string): Promise<CreateResult> {
+  return resumeOrPlace(deps, await ownOrder(deps, openid, orderNo));
+}
+
 async function ownOrder(deps: Deps, openid: string, orderNo: string): Promise<Order> {
   const order = await deps.store.getOrder(orderNo);
   // Someone else's order answers exactly like a missing one, so order numbers cannot be probed.
