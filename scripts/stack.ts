@@ -44,6 +44,8 @@ export interface StackOptions {
 }
 
 export interface Stack {
+  /** Keys, credentials and (by default) the database live here. */
+  dataDir: string;
   urls: { functions: string; wechat: string | null; huifu: string | null };
   config: Config;
   deps: Deps;
@@ -238,6 +240,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   }
 
   const stack: Stack = {
+    dataDir,
     urls: { functions: functionsUrl, wechat: wechat?.url ?? null, huifu: huifu?.url ?? null },
     config,
     deps,

@@ -2,6 +2,7 @@ import type { Order, OrderEventSource } from '../domain/types';
 import type { PaymentStatus, TradeState } from '../providers/port';
 import type { Deps } from './deps';
 import { flagOrder, MAX_CAS_ATTEMPTS, moveOrder, noteOrder } from './transitions';
+import { enqueueOrderWebhook } from './webhooks';
 
 /** A payment outcome learnt from a notification or a query, in our units. */
 export interface TradeOutcome {
@@ -53,6 +54,7 @@ export async function settleOrder(deps: Deps, orderNo: string, outcome: TradeOut
         return { result: 'mismatch', order };
       } else {
         await noteOrder(deps, order, source, `trans_stat S again (${source}): no change`);
+        if (order.status === 'PAID') await ensurePaidRecorded(deps, order, source);
         return { result: 'duplicate', order };
       }
     } else if (order.status === 'CREATED' || order.status === 'PAYING') {
@@ -65,6 +67,19 @@ export async function settleOrder(deps: Deps, orderNo: string, outcome: TradeOut
     // Lost the compare-and-set to another writer: read again and decide again.
   }
   throw new Error(`settleOrder ${orderNo}: still contended after ${MAX_CAS_ATTEMPTS} attempts`);
+}
+
+/**
+ * A retry of a success finds the order already PAID. If the attempt that moved it failed before writing its audit
+ * event and outbox row (the store failed after the compare-and-set), write them now: the outbox id is deterministic,
+ * so this never sends the app a second webhook.
+ */
+async function ensurePaidRecorded(deps: Deps, order: Order, source: OrderEventSource): Promise<void> {
+  const events = await deps.store.listOrderEvents(order.orderNo);
+  if (!events.some((e) => e.to === 'PAID' && e.from !== 'PAID')) {
+    await deps.store.appendOrderEvent({ orderNo: order.orderNo, from: null, to: 'PAID', source, at: deps.clock.now(), detail: 'recorded on a retry: the first attempt failed after the state change' });
+  }
+  await enqueueOrderWebhook(deps, order);
 }
 
 /**

@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fenToYuan } from '../../cloudfunctions/src/domain/money';
+import { parsePrivateKey } from '../../cloudfunctions/src/providers/huifu/keys';
+import { signRsaSha256 } from '../../cloudfunctions/src/providers/huifu/sign';
+import type { Stack } from '../../scripts/stack';
+
+/** Signs notifications as Huifu (the stack's sandbox identity) would, so tests can send exactly what they need. */
+export function notificationSigner(stack: Stack) {
+  const keys = JSON.parse(readFileSync(join(stack.dataDir, 'keys.json'), 'utf8')) as { huifuPrivateKey: string };
+  const key = parsePrivateKey(keys.huifuPrivateKey);
+  return {
+    payRespData(fields: { orderNo: string; amountFen: number; transStat?: 'S' | 'F' | 'P'; notifyType?: number; huifuId?: string }): string {
+      return JSON.stringify({
+        resp_code: '00000000',
+        resp_desc: '交易成功',
+        huifu_id: fields.huifuId ?? stack.config.huifu.huifuId,
+        req_seq_id: fields.orderNo,
+        req_date: '20261123',
+        trans_type: 'T_MINIAPP',
+        hf_seq_id: `0029000${fields.orderNo}`,
+        trans_amt: fenToYuan(fields.amountFen),
+        trans_stat: fields.transStat ?? 'S',
+        notify_type: fields.notifyType ?? 1,
+        end_time: '20261123120000',
+      });
+    },
+    form(respData: string, sign = signRsaSha256(respData, key)): string {
+      return new URLSearchParams({ resp_code: '00000000', resp_desc: '成功调用', resp_data: respData, sign }).toString();
+    },
+    sign: (respData: string) => signRsaSha256(respData, key),
+  };
+}
+
+export async function postNotification(stack: Stack, body: string, contentType = 'application/x-www-form-urlencoded;charset=UTF-8'): Promise<{ status: number; text: string }> {
+  const res = await fetch(`${stack.urls.functions}/http/huifu/notify`, { method: 'POST', headers: { 'content-type': contentType }, body });
+  return { status: res.status, text: await res.text() };
+}
