@@ -4,7 +4,7 @@
  * payNotify), the WeChat and Huifu sandboxes, SQLite under .local/, and the reconcile timer.
  * Used by `pnpm dev`, `pnpm demo` and the integration tests.
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
@@ -80,7 +80,7 @@ function loadOrCreateKeys(dataDir: string): KeyFile {
   const pair = () => generateKeyPairSync('rsa', { modulusLength: 2048 });
   const merchant = pair();
   const huifu = pair();
-  const secret = () => exportPublicKeyBase64(pair().publicKey).slice(60, 108).replace(/[^A-Za-z0-9]/g, 'x');
+  const secret = () => randomBytes(32).toString('hex');
   const keys: KeyFile = {
     merchantPrivateKey: exportPrivateKeyBase64(merchant.privateKey),
     merchantPublicKey: exportPublicKeyBase64(merchant.publicKey),

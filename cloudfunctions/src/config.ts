@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { PayError } from './domain/errors';
 import { DEFAULT_MAX_FEN } from './domain/money';
+import type { HuifuIdentity } from './providers/huifu/client';
 import { parsePrivateKey, parsePublicKey } from './providers/huifu/keys';
 
 /**
@@ -88,16 +89,7 @@ export type Env = z.infer<typeof EnvSchema>;
 
 export interface Config {
   wechat: { appid: string; secret: string; apiBase: string };
-  huifu: {
-    apiBase: string;
-    apiVersion: 'v2' | 'v4';
-    sysId: string;
-    productId: string;
-    huifuId: string;
-    merchantPrivateKey: KeyObject;
-    huifuPublicKey: KeyObject;
-    notifyUrl: string;
-  };
+  huifu: HuifuIdentity & { apiBase: string; notifyUrl: string };
   tokens: { sessionSecret: string; checkoutSecret: string; sessionTtlSeconds: number };
   merchant: { apiSecret: string; webhookUrl: string | null; webhookSecret: string | null };
   store: { kind: 'sqlite'; path: string } | { kind: 'cloudbase'; env: string };

@@ -9,13 +9,8 @@ import { code2Session } from './wechat/jscode2session';
 
 export function huifuGateway(config: Config, log: Logger): PaymentGateway {
   return new HuifuClient({
+    ...config.huifu,
     baseUrl: config.huifu.apiBase,
-    apiVersion: config.huifu.apiVersion,
-    sysId: config.huifu.sysId,
-    productId: config.huifu.productId,
-    huifuId: config.huifu.huifuId,
-    merchantPrivateKey: config.huifu.merchantPrivateKey,
-    huifuPublicKey: config.huifu.huifuPublicKey,
     timeoutMs: config.httpTimeoutMs,
     onExchange: (e) => log.info('huifu exchange', e),
   });

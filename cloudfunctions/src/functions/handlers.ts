@@ -46,25 +46,25 @@ export async function orderHandler(getDeps: GetDeps, event: unknown, platformOpe
   if (!input.success) return invalid(input.error, fallbackLog, { fn: 'order' });
   const request = input.data;
   return withDeps(getDeps, 'order', async (deps): Promise<FunctionResponse<unknown>> => {
-  try {
-    const openid = await verifySessionToken(request.sessionToken, deps.config.tokens.sessionSecret, deps.clock.now(), platformOpenid);
-    switch (request.action) {
-      case 'preview':
-        return ok(await previewOrder(deps, openid, request.checkoutToken));
-      case 'create':
-        return ok(await createOrder(deps, openid, request.checkoutToken));
-      case 'get':
-        return ok(await getOrder(deps, openid, request.orderNo));
-      case 'list':
-        return ok(await listOrders(deps, openid, request.limit, request.cursor));
-      case 'cancel':
-        return ok(await cancelOrder(deps, openid, request.orderNo));
-      case 'pay':
-        return ok(await resumePayment(deps, openid, request.orderNo));
+    try {
+      const openid = await verifySessionToken(request.sessionToken, deps.config.tokens.sessionSecret, deps.clock.now(), platformOpenid);
+      switch (request.action) {
+        case 'preview':
+          return ok(await previewOrder(deps, openid, request.checkoutToken));
+        case 'create':
+          return ok(await createOrder(deps, openid, request.checkoutToken));
+        case 'get':
+          return ok(await getOrder(deps, openid, request.orderNo));
+        case 'list':
+          return ok(await listOrders(deps, openid, request.limit, request.cursor));
+        case 'cancel':
+          return ok(await cancelOrder(deps, openid, request.orderNo));
+        case 'pay':
+          return ok(await resumePayment(deps, openid, request.orderNo));
+      }
+    } catch (error) {
+      return fail(error, deps.log, { fn: 'order', action: request.action });
     }
-  } catch (error) {
-    return fail(error, deps.log, { fn: 'order', action: request.action });
-  }
   });
 }
 

@@ -11,7 +11,7 @@ export interface PaymentGateway {
   refund(command: RefundCommand): Promise<RefundStatusResult>;
   queryRefund(command: { refundNo: string; reqDate: string }): Promise<RefundStatusResult>;
   close(command: CloseCommand): Promise<CloseResult>;
-  queryClose(command: { orderNo: string; orderReqDate: string; reqSeqId: string; reqDate: string }): Promise<CloseResult>;
+  queryClose(command: CloseCommand): Promise<CloseResult>;
   billFiles(command: { reqSeqId: string; reqDate: string; fileDate: string; billType?: string }): Promise<BillFiles>;
 }
 

@@ -28,14 +28,18 @@ import { rawMemberText } from './raw-json';
 import { BaseResponse, BillResponse, CloseResponse, CreateResponse, QueryResponse, RefundResponse, TransStat, YuanAsFen } from './schemas';
 import { signRsaSha256, verifyRsaSha256 } from './sign';
 
-export interface HuifuClientOptions {
-  baseUrl: string;
+/** Who we are at Huifu and the keys both ways; config.ts builds this from the environment. */
+export interface HuifuIdentity {
   apiVersion: 'v2' | 'v4';
   sysId: string;
   productId: string;
   huifuId: string;
   merchantPrivateKey: KeyObject;
   huifuPublicKey: KeyObject;
+}
+
+export interface HuifuClientOptions extends HuifuIdentity {
+  baseUrl: string;
   timeoutMs: number;
   /** Called after each exchange with what is safe to log (path, status, serials; no bodies, no keys). */
   onExchange?: (entry: { path: string; httpStatus: number | null; respCode: string | null; reqSeqId: string | null; ms: number }) => void;
@@ -237,20 +241,16 @@ export class HuifuClient implements PaymentGateway {
     return refundResult(this.parse(RefundResponse, answer, path));
   }
 
-  async close(command: CloseCommand): Promise<CloseResult> {
-    const path = HUIFU_PATHS.close;
-    const answer = await this.post(path, {
-      req_date: command.reqDate,
-      req_seq_id: command.reqSeqId,
-      huifu_id: this.options.huifuId,
-      org_req_date: command.orderReqDate,
-      org_req_seq_id: command.orderNo,
-    });
-    return closeResult(this.parse(CloseResponse, answer, path));
+  close(command: CloseCommand): Promise<CloseResult> {
+    return this.closeRequest(HUIFU_PATHS.close, command);
   }
 
-  async queryClose(command: { orderNo: string; orderReqDate: string; reqSeqId: string; reqDate: string }): Promise<CloseResult> {
-    const path = HUIFU_PATHS.closeQuery;
+  queryClose(command: CloseCommand): Promise<CloseResult> {
+    return this.closeRequest(HUIFU_PATHS.closeQuery, command);
+  }
+
+  /** Close and close query take the same fields: the close's own serial and the original payment's. */
+  private async closeRequest(path: string, command: CloseCommand): Promise<CloseResult> {
     const answer = await this.post(path, {
       req_date: command.reqDate,
       req_seq_id: command.reqSeqId,
