@@ -8,18 +8,12 @@ const OPENED_FROM_APP = 1069;
 const KEEPS_ABILITY = new Set([1038, 1089, 1090, 1001, 1131, 1187]);
 
 let ability = false;
-let lastScene: number | null = null;
 
 export function recordScene(scene: number | undefined): void {
-  lastScene = scene ?? null;
   if (scene === OPENED_FROM_APP) ability = true;
   else if (scene === undefined || !KEEPS_ABILITY.has(scene)) ability = false;
 }
 
 export function canLaunchApp(): boolean {
   return ability;
-}
-
-export function currentScene(): number | null {
-  return lastScene;
 }

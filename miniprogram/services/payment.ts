@@ -87,7 +87,8 @@ export interface ConfirmDeps {
   windowMs: number;
 }
 
-function outcomeOf(order: OrderView): PayOutcome | null {
+/** What the server's order means for the payer; null while it is still waiting for payment. */
+export function outcomeOf(order: OrderView): PayOutcome | null {
   if (MONEY_TAKEN_STATUSES.includes(order.status)) return 'paid';
   if (order.status === 'FAILED' || order.status === 'CLOSED') return 'failed';
   return null;

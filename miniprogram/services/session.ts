@@ -54,8 +54,3 @@ export async function callWithSession<T>(name: string, data: Record<string, unkn
   }
   return callFunction<T>(name, { ...data, sessionToken: '' });
 }
-
-export function clearSession(): void {
-  current = null;
-  wx.removeStorageSync(STORAGE_KEY);
-}

@@ -4,7 +4,7 @@ import { verifyMerchantRequest } from '../auth/merchant-signature';
 import { PayError } from '../domain/errors';
 import { jsonLogger, type Deps } from '../services/deps';
 import { toOrderView } from '../services/orders';
-import { requestRefund, toRefundView } from '../services/refunds';
+import { REFUND_NO, requestRefund, toRefundView } from '../services/refunds';
 import { headerOf, HttpAccessEvent, rawBodyOf, type GetDeps, type HttpAccessResponse } from './handlers';
 import { fail } from './respond';
 
@@ -18,7 +18,7 @@ const RefundBody = z
   .strictObject({
     order_no: z.string().min(1).max(32).optional(),
     ref: z.string().min(1).max(64).optional(),
-    refund_no: z.string().regex(/^[A-Za-z0-9]{6,32}$/, 'refund_no: 6-32 letters or digits'),
+    refund_no: z.string().regex(REFUND_NO, 'refund_no: 6-32 letters or digits'),
     amount_fen: z.number().int().positive(),
     reason: z.string().max(80).optional(),
   })

@@ -38,19 +38,19 @@ export interface PaymentCreated {
   payAppId: string;
 }
 
-export type PaymentStatus =
-  | { found: false }
-  | {
-      found: true;
-      state: TradeState | 'INITIAL';
-      amountFen: number;
-      hfSeqId: string | null;
-      outTransId: string | null;
-      partyOrderId: string | null;
-      feeFen: number | null;
-      /** yyyyMMddHHmmss end_time parsed, when Huifu gives it. */
-      paidAt: number | null;
-    };
+/** A payment's outcome in our units, whether a query or a notification told us. */
+export interface TradeOutcome {
+  state: TradeState | 'INITIAL';
+  amountFen: number;
+  hfSeqId: string | null;
+  outTransId: string | null;
+  partyOrderId: string | null;
+  feeFen: number | null;
+  /** yyyyMMddHHmmss end_time parsed, when Huifu gives it. */
+  paidAt: number | null;
+}
+
+export type PaymentStatus = { found: false } | ({ found: true } & TradeOutcome);
 
 export interface RefundCommand {
   refundNo: string;

@@ -85,8 +85,7 @@ async function apply(deps: Deps, note: HuifuNotification): Promise<string> {
   if (note.kind === 'pay') {
     const order = await deps.store.getOrder(note.reqSeqId);
     if (!order) return 'rejected:unknown_order';
-    const state = note.transStat === 'S' ? 'SUCCEEDED' : note.transStat === 'F' ? 'FAILED' : 'PROCESSING';
-    const { result } = await settleOrder(deps, order.orderNo, { ...note, state }, 'notify');
+    const { result } = await settleOrder(deps, order.orderNo, note, 'notify');
     return result === 'mismatch' ? 'rejected:amount_mismatch' : result;
   }
   const refund = await deps.store.getRefund(note.reqSeqId);
@@ -94,9 +93,9 @@ async function apply(deps: Deps, note: HuifuNotification): Promise<string> {
   if ((note.orgReqSeqId && note.orgReqSeqId !== refund.orderNo) || note.amountFen !== refund.amountFen) {
     return 'rejected:refund_mismatch';
   }
-  if (note.transStat !== 'S' && note.transStat !== 'F') return 'ignored';
+  if (note.state !== 'SUCCEEDED' && note.state !== 'FAILED') return 'ignored';
   const before = refund.status;
-  await finishRefund(deps, refund.refundNo, { state: note.transStat === 'S' ? 'SUCCEEDED' : 'FAILED', hfSeqId: note.hfSeqId, failReason: note.failReason }, 'notify');
+  await finishRefund(deps, refund.refundNo, { state: note.state, hfSeqId: note.hfSeqId, failReason: note.failReason }, 'notify');
   return before === 'PENDING' ? 'applied' : 'duplicate';
 }
 

@@ -1,23 +1,8 @@
 import type { Order, OrderEventSource } from '../domain/types';
-import type { PaymentStatus, TradeState } from '../providers/port';
+import type { TradeOutcome } from '../providers/port';
 import type { Deps } from './deps';
 import { flagOrder, MAX_CAS_ATTEMPTS, moveOrder, noteOrder } from './transitions';
 import { enqueueOrderWebhook } from './webhooks';
-
-/** A payment outcome learnt from a notification or a query, in our units. */
-export interface TradeOutcome {
-  state: TradeState | 'INITIAL';
-  amountFen: number;
-  hfSeqId: string | null;
-  outTransId?: string | null;
-  partyOrderId?: string | null;
-  feeFen?: number | null;
-  paidAt?: number | null;
-}
-
-export function outcomeFromQuery(status: Extract<PaymentStatus, { found: true }>): TradeOutcome {
-  return status;
-}
 
 export type SettleResult = 'applied' | 'duplicate' | 'ignored' | 'mismatch';
 
@@ -93,6 +78,6 @@ export async function queryAndSettle(deps: Deps, order: Order, source: OrderEven
   if (!claimed) return (await deps.store.getOrder(order.orderNo)) ?? order;
   const status = await deps.gateway.queryPayment({ orderNo: order.orderNo, reqDate: order.reqDate });
   if (!status.found) return (await deps.store.getOrder(order.orderNo)) ?? order;
-  const { order: settled } = await settleOrder(deps, order.orderNo, outcomeFromQuery(status), source);
+  const { order: settled } = await settleOrder(deps, order.orderNo, status, source);
   return settled ?? order;
 }

@@ -1,7 +1,7 @@
 import type { OrderStatus } from '@cashier/shared';
 import { canTransitionOrder } from '../domain/order-state';
 import type { Order, OrderEventSource } from '../domain/types';
-import { DuplicateError, type OrderPatch } from '../store/port';
+import type { OrderPatch } from '../store/port';
 import type { Deps } from './deps';
 import { enqueueOrderWebhook } from './webhooks';
 
@@ -52,8 +52,4 @@ export async function flagOrder(deps: Deps, orderNo: string, flag: string, sourc
       return;
     }
   }
-}
-
-export function isDuplicate(error: unknown): error is DuplicateError {
-  return error instanceof DuplicateError;
 }

@@ -1,4 +1,4 @@
-import { formatFen } from '@cashier/shared';
+import { formatFen, MONEY_TAKEN_STATUSES } from '@cashier/shared';
 import { config } from '../../config';
 import { copy } from '../../services/copy';
 import { fetchOrder, fetchPreview, submitOrder } from '../../services/orders';
@@ -45,7 +45,7 @@ Component({
         return;
       }
       const existing = preview.data.existingOrder;
-      if (existing && ['PAID', 'PAID_AFTER_CLOSE', 'PARTIALLY_REFUNDED', 'REFUNDED'].includes(existing.status)) {
+      if (existing && MONEY_TAKEN_STATUSES.includes(existing.status)) {
         this.goToResult(existing.orderNo, 'paid');
         return;
       }

@@ -1,9 +1,8 @@
-import { formatFen, MONEY_TAKEN_STATUSES } from '@cashier/shared';
-import type { OrderView } from '@cashier/shared/contracts';
+import { formatFen } from '@cashier/shared';
 import { copy } from '../../services/copy';
 import { canLaunchApp } from '../../services/launch';
 import { fetchOrder } from '../../services/orders';
-import type { PayOutcome } from '../../services/payment';
+import { outcomeOf, type PayOutcome } from '../../services/payment';
 import { toast } from '../../services/toast';
 
 /**
@@ -17,12 +16,6 @@ const VIEW: Record<PayOutcome, { theme: 'success' | 'warning' | 'error'; title: 
   failed: { theme: 'error', title: copy.failedTitle, description: copy.failedDescription },
   cancelled: { theme: 'error', title: copy.failedTitle, description: copy.cancelled },
 };
-
-function outcomeFor(order: OrderView): PayOutcome {
-  if (MONEY_TAKEN_STATUSES.includes(order.status)) return 'paid';
-  if (order.status === 'FAILED' || order.status === 'CLOSED') return 'failed';
-  return 'unconfirmed';
-}
 
 Component({
   data: {
@@ -56,7 +49,7 @@ Component({
         toast(this, answer.error.message, 'error');
         return;
       }
-      const outcome = outcomeFor(answer.data);
+      const outcome = outcomeOf(answer.data) ?? 'unconfirmed';
       this.setData({
         ...VIEW[outcome],
         outcome,

@@ -2,7 +2,8 @@ import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { PayError } from '../../domain/errors';
 import { parseShanghaiDateTime } from '../../domain/time';
-import { YuanAsFen } from './schemas';
+import type { TradeOutcome } from '../port';
+import { TransStat, YuanAsFen } from './schemas';
 import { verifyRsaSha256 } from './sign';
 
 /**
@@ -110,19 +111,7 @@ const RefundFields = z
 const UnfreezeFields = z.object({ req_seq_id: z.string().min(1), huifu_id: z.string().min(1), notify_type: z.literal(3) }).passthrough();
 
 export type HuifuNotification =
-  | {
-      kind: 'pay';
-      reqSeqId: string;
-      huifuId: string;
-      notifyType: number | null;
-      transStat: 'P' | 'S' | 'F' | 'I';
-      amountFen: number;
-      hfSeqId: string | null;
-      outTransId: string | null;
-      partyOrderId: string | null;
-      feeFen: number | null;
-      paidAt: number | null;
-    }
+  | ({ kind: 'pay'; reqSeqId: string; huifuId: string; notifyType: number | null; transStat: 'P' | 'S' | 'F' | 'I' } & TradeOutcome)
   | {
       kind: 'refund';
       reqSeqId: string;
@@ -130,6 +119,7 @@ export type HuifuNotification =
       notifyType: number | null;
       orgReqSeqId: string | null;
       transStat: 'P' | 'S' | 'F' | 'I';
+      state: TradeOutcome['state'];
       amountFen: number;
       hfSeqId: string | null;
       failReason: string | null;
@@ -166,6 +156,7 @@ export function classifyNotification(respData: string): HuifuNotification {
       notifyType: r.data.notify_type ?? null,
       orgReqSeqId: r.data.org_req_seq_id,
       transStat: r.data.trans_stat,
+      state: TransStat.parse(r.data.trans_stat),
       amountFen: r.data.ord_amt,
       hfSeqId: r.data.hf_seq_id,
       failReason: r.data.trans_stat === 'F' ? (r.data.bank_message ?? r.data.resp_desc) : null,
@@ -180,6 +171,7 @@ export function classifyNotification(respData: string): HuifuNotification {
     huifuId: p.data.huifu_id,
     notifyType: p.data.notify_type ?? null,
     transStat: p.data.trans_stat,
+    state: TransStat.parse(p.data.trans_stat),
     amountFen: p.data.trans_amt,
     hfSeqId: p.data.hf_seq_id,
     outTransId: p.data.out_trans_id,
