@@ -23,6 +23,7 @@ import { ackFor, classifyNotification, parseEnvelope, verifyEnvelope } from '../
 import { signRsaSha256 } from '../cloudfunctions/src/providers/huifu/sign';
 import type { Logger } from '../cloudfunctions/src/services/deps';
 import { closeServer, listen, readBody } from './lib/http';
+import { readLocalKeys } from './lib/local-keys';
 import { startStack } from './stack';
 
 const root = resolve(__dirname, '..');
@@ -61,8 +62,7 @@ async function load(url: string, bodies: string[], concurrency: number): Promise
 async function benchNotifications(dataDir: string) {
   const stack = await startStack({ dataDir, reconcileIntervalMs: 0, log: quiet() });
   try {
-    const keys = JSON.parse(require('node:fs').readFileSync(join(dataDir, 'keys.json'), 'utf8')) as { huifuPrivateKey: string };
-    const huifuKey = parsePrivateKey(keys.huifuPrivateKey);
+    const huifuKey = parsePrivateKey(readLocalKeys(dataDir).huifuPrivateKey);
     const now = Date.now();
     const originals: string[] = [];
     for (let i = 0; i < NOTIFICATIONS / 2; i++) {

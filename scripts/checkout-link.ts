@@ -3,11 +3,11 @@
  * Mints a checkout token as the app's backend would (CHECKOUT_SECRET from .env or the local stack's keys) and
  * prints the mini-program path the native app launches.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { checkoutPath, mintCheckoutToken, MAX_DESCRIPTION, REF_PATTERN } from '../cloudfunctions/src/auth/checkout';
 import { yuanToFen } from '../cloudfunctions/src/domain/money';
 import { loadDotEnv } from './lib/env-file';
+import { readLocalKeys } from './lib/local-keys';
 
 function fail(message: string): never {
   process.stderr.write(`checkout:link: ${message}\n`);
@@ -27,9 +27,14 @@ async function main(): Promise<void> {
   if (!REF_PATTERN.test(ref)) fail('--ref: 1-64 letters, digits, "_" or "-"');
   if (values.desc.length > MAX_DESCRIPTION) fail(`--desc: at most ${MAX_DESCRIPTION} characters`);
   loadDotEnv();
-  const keysFile = `${values.data ?? '.local'}/keys.json`;
-  const secret = process.env.CHECKOUT_SECRET ?? (existsSync(keysFile) ? (JSON.parse(readFileSync(keysFile, 'utf8')) as { checkoutSecret: string }).checkoutSecret : undefined);
-  if (!secret) fail('no CHECKOUT_SECRET: set it in .env, or run `pnpm dev` once to create the local keys');
+  let secret = process.env.CHECKOUT_SECRET;
+  if (!secret) {
+    try {
+      secret = readLocalKeys(values.data ?? '.local').checkoutSecret;
+    } catch {
+      fail('no CHECKOUT_SECRET: set it in .env, or run `pnpm dev` once to create the local keys');
+    }
+  }
   const token = await mintCheckoutToken({ ref, amountFen, description: values.desc, ttlSeconds: values.ttl ? Number(values.ttl) : undefined }, secret, Date.now());
   process.stdout.write(`ref:    ${ref}\namount: ${amountFen} fen\npath:   ${checkoutPath(token)}\n`);
 }

@@ -8,7 +8,7 @@
  *   reconcile                            runs reconcile once
  *   notifications [--limit N]            the latest notifications in the inbox
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatFen } from '@cashier/shared';
@@ -20,6 +20,8 @@ import { runReconcile } from '../cloudfunctions/src/services/reconcile';
 import { requestRefund } from '../cloudfunctions/src/services/refunds';
 import { deliverWebhook } from '../cloudfunctions/src/services/webhooks';
 import { configOverrides, loadDotEnv } from './lib/env-file';
+import { readLocalKeys } from './lib/local-keys';
+import { DEV_APPID, localStackEnv } from './stack';
 
 type Out = (line: string) => void;
 
@@ -104,27 +106,16 @@ function usage(out: Out): number {
 /** The deployed environment's configuration from .env, or the local stack's from .local/. */
 function opsDeps(): Deps {
   if (loadDotEnv()) return buildDeps(loadConfig(process.env), { log: silentLogger });
-  const keysFile = join('.local', 'keys.json');
-  if (!existsSync(keysFile)) throw new Error('no .env and no .local/keys.json: run `pnpm dev` first, or create .env for a deployed environment');
-  const keys = JSON.parse(readFileSync(keysFile, 'utf8')) as Record<string, string>;
-  const credentials = JSON.parse(readFileSync(join('.local', 'sandbox-credentials.json'), 'utf8')) as Record<string, string>;
-  const port = process.env.CASHIER_PORT ?? '8787';
+  const dataDir = process.env.CASHIER_DATA_DIR ?? '.local';
+  const keys = readLocalKeys(dataDir);
+  const credentials = JSON.parse(readFileSync(join(dataDir, 'sandbox-credentials.json'), 'utf8')) as { baseUrl: string };
   const config = loadConfig({
-    WX_APPID: process.env.WX_APPID ?? 'wx0000000000000dev',
-    WX_SECRET: 'sandbox-secret',
-    HUIFU_API_BASE: credentials.baseUrl,
-    HUIFU_SYS_ID: credentials.sysId,
-    HUIFU_PRODUCT_ID: credentials.productId,
-    HUIFU_ID: credentials.huifuId,
-    HUIFU_MERCHANT_PRIVATE_KEY: keys.merchantPrivateKey,
-    HUIFU_PUBLIC_KEY: keys.huifuPublicKey,
-    HUIFU_NOTIFY_URL: `http://127.0.0.1:${port}/http/huifu/notify`,
-    SESSION_SECRET: keys.sessionSecret,
-    CHECKOUT_SECRET: keys.checkoutSecret,
-    MERCHANT_API_SECRET: keys.merchantApiSecret,
-    APP_WEBHOOK_URL: `http://127.0.0.1:${port}/_app/webhooks`,
-    APP_WEBHOOK_SECRET: keys.appWebhookSecret,
-    SQLITE_PATH: join('.local', 'cashier.db'),
+    ...localStackEnv(keys, {
+      appid: process.env.WX_APPID ?? DEV_APPID,
+      functionsUrl: `http://127.0.0.1:${process.env.CASHIER_PORT ?? '8787'}`,
+      huifuUrl: credentials.baseUrl,
+      sqlitePath: join(dataDir, 'cashier.db'),
+    }),
     ...configOverrides(),
   });
   return buildDeps(config, { log: silentLogger });

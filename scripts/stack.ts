@@ -4,8 +4,7 @@
  * payNotify), the WeChat and Huifu sandboxes, SQLite under .local/, and the reconcile timer.
  * Used by `pnpm dev`, `pnpm demo` and the integration tests.
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../cloudfunctions/src/config';
@@ -14,7 +13,8 @@ import { verifyWebhookSignature } from '../cloudfunctions/src/auth/hmac';
 import type { Clock } from '../cloudfunctions/src/domain/time';
 import { merchantHandler } from '../cloudfunctions/src/functions/merchant-api';
 import { headerOf, loginHandler, orderHandler, payNotifyHandler, reconcileHandler, type GetDeps } from '../cloudfunctions/src/functions/handlers';
-import { exportPrivateKeyBase64, exportPublicKeyBase64, parsePrivateKey, parsePublicKey } from '../cloudfunctions/src/providers/huifu/keys';
+import { parsePrivateKey, parsePublicKey } from '../cloudfunctions/src/providers/huifu/keys';
+import { loadOrCreateKeys, type KeyFile } from './lib/local-keys';
 import { buildDeps } from '../cloudfunctions/src/runtime';
 import { jsonLogger, type Deps, type Logger } from '../cloudfunctions/src/services/deps';
 import { runReconcile } from '../cloudfunctions/src/services/reconcile';
@@ -62,38 +62,34 @@ export interface Stack {
 export const DEV_APPID = 'wx0000000000000dev';
 const SANDBOX_IDS = { sysId: '6666000100000001', productId: 'PAYUN', huifuId: '6666000100000001' };
 
-interface KeyFile {
-  merchantPrivateKey: string;
-  merchantPublicKey: string;
-  huifuPrivateKey: string;
-  huifuPublicKey: string;
-  sessionSecret: string;
-  checkoutSecret: string;
-  merchantApiSecret: string;
-  appWebhookSecret: string;
-}
 
-/** Keys and secrets for the local stack: generated once into <dataDir>/keys.json (gitignored), then reused. */
-function loadOrCreateKeys(dataDir: string): KeyFile {
-  const file = join(dataDir, 'keys.json');
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as KeyFile;
-  const pair = () => generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const merchant = pair();
-  const huifu = pair();
-  const secret = () => randomBytes(32).toString('hex');
-  const keys: KeyFile = {
-    merchantPrivateKey: exportPrivateKeyBase64(merchant.privateKey),
-    merchantPublicKey: exportPublicKeyBase64(merchant.publicKey),
-    huifuPrivateKey: exportPrivateKeyBase64(huifu.privateKey),
-    huifuPublicKey: exportPublicKeyBase64(huifu.publicKey),
-    sessionSecret: secret(),
-    checkoutSecret: secret(),
-    merchantApiSecret: secret(),
-    appWebhookSecret: secret(),
+/** The functions' environment on a local stack: its keys, its URLs, the sandbox's Huifu identity. */
+export function localStackEnv(
+  keys: KeyFile,
+  at: { appid: string; functionsUrl: string; huifuUrl?: string; wechatUrl?: string; sqlitePath: string },
+): Record<string, string | undefined> {
+  return {
+    WX_APPID: at.appid,
+    WX_SECRET: 'sandbox-secret',
+    WX_API_BASE: at.wechatUrl,
+    HUIFU_API_BASE: at.huifuUrl,
+    HUIFU_API_VERSION: 'v2',
+    HUIFU_SYS_ID: SANDBOX_IDS.sysId,
+    HUIFU_PRODUCT_ID: SANDBOX_IDS.productId,
+    HUIFU_ID: SANDBOX_IDS.huifuId,
+    HUIFU_MERCHANT_PRIVATE_KEY: keys.merchantPrivateKey,
+    HUIFU_PUBLIC_KEY: keys.huifuPublicKey,
+    HUIFU_NOTIFY_URL: `${at.functionsUrl}/http/huifu/notify`,
+    SESSION_SECRET: keys.sessionSecret,
+    CHECKOUT_SECRET: keys.checkoutSecret,
+    MERCHANT_API_SECRET: keys.merchantApiSecret,
+    APP_WEBHOOK_URL: `${at.functionsUrl}/_app/webhooks`,
+    APP_WEBHOOK_SECRET: keys.appWebhookSecret,
+    STORE: 'sqlite',
+    SQLITE_PATH: at.sqlitePath,
+    QUERY_AFTER_SECONDS: '3',
+    QUERY_MIN_INTERVAL_SECONDS: '2',
   };
-  mkdirSync(dataDir, { recursive: true });
-  writeFileSync(file, JSON.stringify(keys, null, 2), { mode: 0o600 });
-  return keys;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -133,26 +129,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const functionsUrl = `http://127.0.0.1:${port}`;
 
   const config = loadConfig({
-    WX_APPID: appid,
-    WX_SECRET: 'sandbox-secret',
-    WX_API_BASE: wechat?.url,
-    HUIFU_API_BASE: huifu?.url,
-    HUIFU_API_VERSION: 'v2',
-    HUIFU_SYS_ID: SANDBOX_IDS.sysId,
-    HUIFU_PRODUCT_ID: SANDBOX_IDS.productId,
-    HUIFU_ID: SANDBOX_IDS.huifuId,
-    HUIFU_MERCHANT_PRIVATE_KEY: keys.merchantPrivateKey,
-    HUIFU_PUBLIC_KEY: keys.huifuPublicKey,
-    HUIFU_NOTIFY_URL: `${functionsUrl}/http/huifu/notify`,
-    SESSION_SECRET: keys.sessionSecret,
-    CHECKOUT_SECRET: keys.checkoutSecret,
-    MERCHANT_API_SECRET: keys.merchantApiSecret,
-    APP_WEBHOOK_URL: `${functionsUrl}/_app/webhooks`,
-    APP_WEBHOOK_SECRET: keys.appWebhookSecret,
-    STORE: 'sqlite',
-    SQLITE_PATH: options.sqlitePath ?? join(dataDir, 'cashier.db'),
-    QUERY_AFTER_SECONDS: '3',
-    QUERY_MIN_INTERVAL_SECONDS: '2',
+    ...localStackEnv(keys, { appid, functionsUrl, huifuUrl: huifu?.url, wechatUrl: wechat?.url, sqlitePath: options.sqlitePath ?? join(dataDir, 'cashier.db') }),
     ...env,
   });
   if (huifu) {

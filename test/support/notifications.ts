@@ -1,14 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fenToYuan } from '../../cloudfunctions/src/domain/money';
 import { parsePrivateKey } from '../../cloudfunctions/src/providers/huifu/keys';
 import { signRsaSha256 } from '../../cloudfunctions/src/providers/huifu/sign';
+import { readLocalKeys } from '../../scripts/lib/local-keys';
 import type { Stack } from '../../scripts/stack';
 
 /** Signs notifications as Huifu (the stack's sandbox identity) would, so tests can send exactly what they need. */
 export function notificationSigner(stack: Stack) {
-  const keys = JSON.parse(readFileSync(join(stack.dataDir, 'keys.json'), 'utf8')) as { huifuPrivateKey: string };
-  const key = parsePrivateKey(keys.huifuPrivateKey);
+  const key = parsePrivateKey(readLocalKeys(stack.dataDir).huifuPrivateKey);
   return {
     payRespData(fields: { orderNo: string; amountFen: number; transStat?: 'S' | 'F' | 'P'; notifyType?: number; huifuId?: string }): string {
       return JSON.stringify({
