@@ -98,7 +98,7 @@ async function benchNotifications(dataDir: string) {
     const floor = await load(`http://127.0.0.1:${floorPort}/`, bodies, CONCURRENCY);
     await closeServer(floorServer);
 
-    const real = await load(stack.config.huifu.notifyUrl, bodies, CONCURRENCY);
+    const real = await load(stack.config.huifuApi.notifyUrl, bodies, CONCURRENCY);
     const paid = (await stack.deps.store.findOrders({ statuses: ['PAID'], limit: NOTIFICATIONS })).length;
     const summary = (r: typeof real) => ({ throughputPerSec: round(bodies.length / r.seconds, 0), p50Ms: round(percentile(r.latencies, 50)), p99Ms: round(percentile(r.latencies, 99)), non200: r.non200 });
     return { requests: bodies.length, concurrency: CONCURRENCY, ordersPaid: paid, stack: summary(real), floor: summary(floor), throughputRatio: round(bodies.length / real.seconds / (bodies.length / floor.seconds)) };
@@ -127,7 +127,7 @@ async function benchCreates(dataDir: string) {
     const total: number[] = [];
     const own: number[] = [];
     for (let i = 0; i < CREATES; i++) {
-      const checkoutToken = await mintCheckoutToken({ ref: `BENCH-${Date.now()}-${i}`, amountFen: 100, description: 'bench' }, stack.config.tokens.checkoutSecret, Date.now());
+      const checkoutToken = await mintCheckoutToken({ ref: `BENCH-${Date.now()}-${i}`, amountFen: 100, description: 'bench' }, stack.config.checkout.secret, Date.now());
       const t0 = performance.now();
       const created = await stack.call<FunctionResponse<CreateResult>>('order', { action: 'create', sessionToken: login.data.sessionToken, checkoutToken });
       const ms = performance.now() - t0;

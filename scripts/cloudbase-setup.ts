@@ -1,58 +1,52 @@
 /**
- * `pnpm cloudbase:setup [--dry-run]`: creates the CloudBase collections and their indexes (the unique index on
- * orders.appRef is what makes "one order per ref" hold across function instances). Needs TCB_ENV,
- * TENCENTCLOUD_SECRETID and TENCENTCLOUD_SECRETKEY (from the environment or .env). Safe to run again.
+ * `pnpm cloudbase:setup [--dry-run]`: makes the CloudBase collections exist with their indexes and server-only
+ * permissions (ADMINONLY, read back to verify). Safe to run again; refuses an existing index of the same name with
+ * other keys. Needs TCB_ENV, TENCENTCLOUD_SECRETID and TENCENTCLOUD_SECRETKEY (a CAM key with CloudBase access) from
+ * .env.production or the environment. `--dry-run` prints the whole deployment plan and changes nothing.
+ * (`pnpm deploy:cloudbase` runs this step too.)
  */
-import { COLLECTIONS, QUERY_INDEXES, UNIQUE_INDEXES } from '../cloudfunctions/src/store/cloudbase';
-import { loadDotEnv } from './lib/env-file';
+import { applyCollections, connectManager, DeployError } from './deploy/apply';
+import { cloudbasePlan, describePlan } from './deploy/plan';
+import { productionSettings } from './deploy/production';
 
-export interface IndexPlan {
-  collection: string;
-  indexes: Array<{ IndexName: string; MgoKeySchema: { MgoIndexKeys: Array<{ Name: string; Direction: string }>; MgoIsUnique: boolean } }>;
-}
-
-export function setupPlan(): IndexPlan[] {
-  return Object.values(COLLECTIONS).map((collection) => ({
-    collection,
-    indexes: [
-      ...UNIQUE_INDEXES.filter((u) => u.collection === collection).map((u) => ({
-        IndexName: `uniq_${u.field}`,
-        MgoKeySchema: { MgoIndexKeys: [{ Name: u.field, Direction: '1' }], MgoIsUnique: true },
-      })),
-      ...QUERY_INDEXES.filter((q) => q.collection === collection).map((q) => ({
-        IndexName: `idx_${q.fields.join('_')}`,
-        MgoKeySchema: { MgoIndexKeys: q.fields.map((f) => ({ Name: f, Direction: '1' })), MgoIsUnique: false },
-      })),
-    ],
-  }));
-}
-
-async function main(): Promise<void> {
-  loadDotEnv();
-  const plan = setupPlan();
-  const dryRun = process.argv.includes('--dry-run');
-  for (const p of plan) process.stdout.write(`${p.collection}: ${p.indexes.map((i) => i.IndexName + (i.MgoKeySchema.MgoIsUnique ? ' (unique)' : '')).join(', ') || 'no extra indexes'}\n`);
-  if (dryRun) return;
-  const { TCB_ENV: envId, TENCENTCLOUD_SECRETID: secretId, TENCENTCLOUD_SECRETKEY: secretKey } = process.env;
-  if (!envId || !secretId || !secretKey) {
-    process.stderr.write('cloudbase:setup needs TCB_ENV, TENCENTCLOUD_SECRETID and TENCENTCLOUD_SECRETKEY (a CAM key with CloudBase access); nothing was changed.\n');
-    process.exit(2);
+export async function runSetup(argv: string[], out: (line: string) => void, settings = productionSettings()): Promise<number> {
+  const dryRun = argv.includes('--dry-run');
+  const unknown = argv.filter((a) => a !== '--dry-run');
+  if (unknown.length) {
+    out(`cloudbase:setup: unknown argument ${unknown[0]}; usage: pnpm cloudbase:setup [--dry-run]`);
+    return 2;
   }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const CloudBase = require('@cloudbase/manager-node') as { init(config: object): { database: { createCollectionIfNotExists(name: string): Promise<unknown>; describeCollection(name: string): Promise<{ Indexes?: Array<{ Name: string }> }>; updateCollection(name: string, info: object): Promise<unknown> } } };
-  const { database } = CloudBase.init({ envId, secretId, secretKey });
-  for (const p of plan) {
-    await database.createCollectionIfNotExists(p.collection);
-    const existing = new Set(((await database.describeCollection(p.collection)).Indexes ?? []).map((i) => i.Name));
-    const missing = p.indexes.filter((i) => !existing.has(i.IndexName));
-    if (missing.length) await database.updateCollection(p.collection, { CreateIndexes: missing });
-    process.stdout.write(`${p.collection}: ready (${missing.length} index${missing.length === 1 ? '' : 'es'} created)\n`);
+  const plan = cloudbasePlan();
+  if (dryRun) {
+    for (const line of describePlan(plan, { envId: settings.envId, domain: settings.domain })) out(line);
+    out('dry run: nothing was changed');
+    return 0;
   }
+  if (!settings.envId || !settings.credentials) {
+    out('cloudbase:setup needs TCB_ENV, TENCENTCLOUD_SECRETID and TENCENTCLOUD_SECRETKEY (a CAM key with CloudBase access) in .env.production or the environment; nothing was changed.');
+    return 2;
+  }
+  out(`collections in ${settings.envId}:`);
+  try {
+    await applyCollections(connectManager({ envId: settings.envId, ...settings.credentials }), plan.collections, out);
+  } catch (error) {
+    if (error instanceof DeployError) {
+      out(`cloudbase:setup: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+  return 0;
 }
 
 if (require.main === module) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`cloudbase:setup failed: ${(error as Error).message}\n`);
-    process.exit(1);
-  });
+  runSetup(process.argv.slice(2), (line) => process.stdout.write(line + '\n')).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`cloudbase:setup failed: ${(error as Error).message}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -1,12 +1,15 @@
 /**
- * `pnpm demo`: acts as the native app, its backend and the user against a fresh local stack (its own ports, so a
- * running `pnpm dev` is not disturbed) and prints a timeline of each step with the data that moved.
- * Exits 0 only if every step matched expectations.
+ * `pnpm demo`: acts as the native app, its backend and the user against a fresh local stack and prints a timeline of
+ * each step with the data that moved. It has its own ports and its own data folder (<CASHIER_DATA_DIR>/demo), so a
+ * running `pnpm dev` and its files are never touched. It always uses the built-in sandboxes; of .env.local it takes
+ * only what the sandboxes support (HUIFU_API_VERSION). Exits 0 only if every step matched expectations.
  */
 import { formatFen, type CreateResult, type FunctionResponse, type LoginResult, type OrderView, type PreviewResult, type RefundView } from '@cashier/shared';
 import { signMerchantRequest } from '../cloudfunctions/src/auth/merchant-signature';
 import { checkoutPath, mintCheckoutToken } from '../cloudfunctions/src/auth/checkout';
 import { silentLogger } from '../cloudfunctions/src/services/deps';
+import { join } from 'node:path';
+import { environmentVariables } from './lib/env-file';
 import { startStack, type Stack } from './stack';
 
 let step = 0;
@@ -36,15 +39,17 @@ async function waitFor<T>(what: string, probe: () => Promise<T | null>, timeoutM
   }
 }
 
-export async function runDemo(options: { dataDir?: string; write?: (text: string) => void } = {}): Promise<void> {
+export async function runDemo(options: { dataDir?: string; write?: (text: string) => void; env?: Record<string, string> } = {}): Promise<void> {
   step = 0;
   if (options.write) write = options.write;
-  const stack = await startStack({ dataDir: options.dataDir ?? '.local', sqlitePath: `${options.dataDir ?? '.local'}/demo.db`, reconcileIntervalMs: 0, log: silentLogger, notifyRetryDelayMs: 200, refundSettleMs: 300 });
+  const dataDir = options.dataDir ?? join(process.env.CASHIER_DATA_DIR ?? '.local', 'demo');
+  const env = options.env?.HUIFU_API_VERSION ? { HUIFU_API_VERSION: options.env.HUIFU_API_VERSION } : {};
+  const stack = await startStack({ dataDir, sqlitePath: join(dataDir, 'demo.db'), env, reconcileIntervalMs: 0, log: silentLogger, notifyRetryDelayMs: 200, refundSettleMs: 300 });
   try {
-    write(`local stack: functions ${stack.urls.functions}, WeChat sandbox ${stack.urls.wechat}, Huifu sandbox ${stack.urls.huifu} (${stack.config.huifu.apiVersion})\n\n`);
+    write(`local stack: functions ${stack.urls.functions}, WeChat sandbox ${stack.urls.wechat}, Huifu sandbox ${stack.urls.huifu} (${stack.config.huifuApi.apiVersion})\n\n`);
     const ref = `DEMO${Date.now()}`;
     const amountFen = 1230;
-    const token = await mintCheckoutToken({ ref, amountFen, description: '会员月卡（演示）' }, stack.config.tokens.checkoutSecret, Date.now());
+    const token = await mintCheckoutToken({ ref, amountFen, description: '会员月卡（演示）' }, stack.config.checkout.secret, Date.now());
     line('App backend', 'mints checkout token (JWT HS256)', `ref=${ref} amount_fen=${amountFen} (${formatFen(amountFen)})`);
     line('Native app', 'WXLaunchMiniProgram', `path=${short(checkoutPath(token), 40)} (${checkoutPath(token).length} chars)`);
 
@@ -89,7 +94,7 @@ export async function runDemo(options: { dataDir?: string; write?: (text: string
     const body = JSON.stringify({ order_no: orderNo, refund_no: refundNo, amount_fen: 500, reason: '演示部分退款' });
     const res = await fetch(`${stack.urls.functions}/http/merchant/refunds`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...signMerchantRequest(stack.config.merchant.apiSecret, 'POST', '/refunds', body, Date.now()) },
+      headers: { 'content-type': 'application/json', ...signMerchantRequest(stack.config.merchantApi.secret, 'POST', '/refunds', body, Date.now()) },
       body,
     });
     const refundAnswer = (await res.json()) as FunctionResponse<RefundView>;
@@ -121,8 +126,8 @@ export async function runDemo(options: { dataDir?: string; write?: (text: string
 }
 
 if (require.main === module) {
-  runDemo().catch((error: unknown) => {
+  runDemo({ env: environmentVariables('local').variables }).catch((error: unknown) => {
     process.stdout.write(`\ndemo FAILED: ${(error as Error).message}\n`);
-    process.exit(1);
+    process.exitCode = 1;
   });
 }

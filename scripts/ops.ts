@@ -1,6 +1,7 @@
 /**
- * `pnpm ops <command>`: operations on the local stack (reads .local/, talks to a running `pnpm dev`) or, with a
- * .env holding STORE=cloudbase and the production variables, on a deployed environment.
+ * `pnpm ops [--env local|production] <command>`: operations on the running local stack (default: the one recorded in
+ * CASHIER_DATA_DIR/stack.json) or, with `--env production`, on the deployed environment described by .env.production.
+ * It says which environment and store it acts on before it acts (on stderr, so stdout stays clean for pipes).
  *   order <order_no|ref>                 the order, its history, refunds, notifications and webhooks
  *   refund <order_no> <yuan> [--refund-no N] [--reason R]
  *   replay <notification id (prefix)>    posts a stored Huifu notification to payNotify again
@@ -8,46 +9,60 @@
  *   reconcile                            runs reconcile once
  *   notifications [--limit N]            the latest notifications in the inbox
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatFen } from '@cashier/shared';
 import { loadConfig } from '../cloudfunctions/src/config';
 import { yuanToFen } from '../cloudfunctions/src/domain/money';
+import { escapeControl } from '../cloudfunctions/src/domain/safe-text';
 import { buildDeps } from '../cloudfunctions/src/runtime';
 import { newSerial, silentLogger, type Deps } from '../cloudfunctions/src/services/deps';
 import { runReconcile } from '../cloudfunctions/src/services/reconcile';
 import { requestRefund } from '../cloudfunctions/src/services/refunds';
 import { deliverWebhook } from '../cloudfunctions/src/services/webhooks';
-import { configOverrides, loadDotEnv } from './lib/env-file';
+import { environmentVariables, type EnvironmentName } from './lib/env-file';
 import { readLocalKeys } from './lib/local-keys';
-import { DEV_APPID, localStackEnv } from './stack';
+import { findRunningStack } from './lib/stack-state';
+import { localStackEnv } from './stack/env';
 
 type Out = (line: string) => void;
 
+/** Stored text came from outside (Huifu, the app backend, attackers): never print it raw to a terminal. */
+const safe = (text: string | null | undefined) => escapeControl(text ?? '-');
+
+export const OPS_USAGE =
+  'usage: pnpm ops [--env local|production] order <order_no|ref> | refund <order_no> <yuan> [--refund-no N] [--reason R] | replay <notification id> | resend-webhook <id> | reconcile | notifications [--limit N]';
+
 export async function runOps(deps: Deps, argv: string[], out: Out): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { 'refund-no': { type: 'string' }, reason: { type: 'string' }, limit: { type: 'string' } },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { 'refund-no': { type: 'string' }, reason: { type: 'string' }, limit: { type: 'string' }, env: { type: 'string' } },
+    });
+  } catch (error) {
+    out(`ops: ${(error as Error).message}`);
+    return usage(out);
+  }
+  const { positionals, values } = parsed;
   const [command, ...args] = positionals;
-  const json = (value: unknown) => out(JSON.stringify(value, null, 2));
+  const json = (value: unknown) => out(JSON.stringify(value, null, 2).split('\n').map(escapeControl).join('\n'));
   switch (command) {
     case 'order': {
       const key = args[0];
       if (!key) return usage(out);
       const order = (await deps.store.getOrder(key)) ?? (await deps.store.getOrderByRef(key));
       if (!order) {
-        out(`no order with number or ref ${key}`);
+        out(`no order with number or ref ${safe(key)}`);
         return 1;
       }
-      out(`order ${order.orderNo}  ref ${order.appRef}  ${order.status}  ${formatFen(order.amountFen)}  refunded ${formatFen(order.refundedFen)}${order.flag ? `  FLAG ${order.flag}` : ''}`);
-      out(`  huifu: req_date ${order.reqDate}  hf_seq_id ${order.hfSeqId ?? '-'}  out_trans_id ${order.outTransId ?? '-'}`);
-      for (const e of await deps.store.listOrderEvents(order.orderNo)) out(`  ${new Date(e.at).toISOString()}  ${e.from ?? '-'} → ${e.to ?? '-'}  ${e.source}  ${e.detail}`);
-      for (const r of await deps.store.listRefundsByOrder(order.orderNo)) out(`  refund ${r.refundNo}  ${r.status}  ${formatFen(r.amountFen)}${r.failReason ? `  ${r.failReason}` : ''}`);
-      for (const n of await deps.store.listNotifications({ reqSeqId: order.orderNo, limit: 20 })) out(`  notification ${n.id.slice(0, 12)}  type ${n.notifyType ?? '-'}  ${n.transStat ?? '-'}  ${n.outcome}`);
-      for (const w of await deps.store.listWebhooks({ orderNo: order.orderNo, limit: 20 })) out(`  webhook ${w.id}  ${w.event}  ${w.status}  attempts ${w.attempts}${w.lastError ? `  ${w.lastError}` : ''}`);
+      out(`order ${order.orderNo}  ref ${safe(order.appRef)}  ${order.status}  ${formatFen(order.amountFen)}  refunded ${formatFen(order.refundedFen)}${order.flag ? `  FLAG ${safe(order.flag)}` : ''}`);
+      out(`  huifu: req_date ${order.reqDate}  hf_seq_id ${safe(order.hfSeqId)}  out_trans_id ${safe(order.outTransId)}`);
+      for (const e of await deps.store.listOrderEvents(order.orderNo)) out(`  ${new Date(e.at).toISOString()}  ${e.from ?? '-'} → ${e.to ?? '-'}  ${e.source}  ${safe(e.detail)}`);
+      for (const r of await deps.store.listRefundsByOrder(order.orderNo)) out(`  refund ${safe(r.refundNo)}  ${r.status}  ${formatFen(r.amountFen)}${r.failReason ? `  ${safe(r.failReason)}` : ''}`);
+      for (const n of await deps.store.listNotifications({ reqSeqId: order.orderNo, limit: 20 })) out(`  notification ${n.id.slice(0, 12)}  type ${n.notifyType ?? '-'}  ${safe(n.transStat)}  ${safe(n.outcome)}`);
+      for (const w of await deps.store.listWebhooks({ orderNo: order.orderNo, limit: 20 })) out(`  webhook ${w.id}  ${w.event}  ${w.status}  attempts ${w.attempts}${w.lastError ? `  ${safe(w.lastError)}` : ''}`);
       return 0;
     }
     case 'refund': {
@@ -67,68 +82,106 @@ export async function runOps(deps: Deps, argv: string[], out: Out): Promise<numb
       if (!prefix) return usage(out);
       const match = (await deps.store.listNotifications({ limit: 500 })).filter((n) => n.id.startsWith(prefix) && n.sign);
       if (match.length !== 1) {
-        out(match.length ? `${match.length} notifications start with ${prefix}; give more characters` : `no stored, signed notification ${prefix}`);
+        out(match.length ? `${match.length} notifications start with ${safe(prefix)}; give more characters` : `no stored, signed notification ${safe(prefix)}`);
         return 1;
       }
+      const url = deps.config.huifuApi.notifyUrl;
       const body = new URLSearchParams({ resp_data: match[0]!.respData, sign: match[0]!.sign }).toString();
-      const res = await fetch(deps.config.huifu.notifyUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded;charset=UTF-8' }, body });
-      out(`replayed ${match[0]!.id.slice(0, 12)} to ${deps.config.huifu.notifyUrl}: HTTP ${res.status} ${await res.text()}`);
+      let res: Response;
+      try {
+        res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded;charset=UTF-8' }, body });
+      } catch (error) {
+        out(`replay: could not reach payNotify at ${url} (HUIFU_NOTIFY_URL): ${((error as Error).cause as Error | undefined)?.message ?? (error as Error).message}`);
+        return 1;
+      }
+      out(`replayed ${match[0]!.id.slice(0, 12)} to ${url}: HTTP ${res.status} ${safe(await res.text())}`);
       return res.status === 200 ? 0 : 1;
     }
     case 'resend-webhook': {
       const hook = args[0] ? await deps.store.getWebhook(args[0]) : null;
       if (!hook) {
-        out(`no webhook ${args[0] ?? ''}`);
+        out(`no webhook ${safe(args[0] ?? '')}`);
         return 1;
       }
       const outcome = await deliverWebhook(deps, hook);
-      out(`webhook ${hook.id}: ${outcome}`);
+      const after = await deps.store.getWebhook(hook.id);
+      out(`webhook ${hook.id}: ${outcome}${after?.lastError ? ` (${safe(after.lastError)})` : ''}`);
       return outcome === 'DELIVERED' ? 0 : 1;
     }
     case 'reconcile':
       json(await runReconcile(deps));
       return 0;
-    case 'notifications':
-      for (const n of await deps.store.listNotifications({ limit: Number(values.limit ?? 20) })) {
-        out(`${new Date(n.receivedAt).toISOString()}  ${n.id.slice(0, 12)}  ${n.kind}  ${n.reqSeqId ?? '-'}  type ${n.notifyType ?? '-'}  ${n.transStat ?? '-'}  ${n.outcome}`);
+    case 'notifications': {
+      const limit = Number(values.limit ?? 20);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
+        out('ops: --limit must be a whole number from 1 to 500');
+        return 2;
+      }
+      for (const n of await deps.store.listNotifications({ limit })) {
+        out(`${new Date(n.receivedAt).toISOString()}  ${n.id.slice(0, 12)}  ${n.kind}  ${safe(n.reqSeqId)}  type ${n.notifyType ?? '-'}  ${safe(n.transStat)}  ${safe(n.outcome)}`);
       }
       return 0;
+    }
     default:
       return usage(out);
   }
 }
 
 function usage(out: Out): number {
-  out('usage: pnpm ops order <order_no|ref> | refund <order_no> <yuan> [--refund-no N] [--reason R] | replay <notification id> | resend-webhook <id> | reconcile | notifications [--limit N]');
+  out(OPS_USAGE);
   return 2;
 }
 
-/** The deployed environment's configuration from .env, or the local stack's from .local/. */
-function opsDeps(): Deps {
-  if (loadDotEnv()) return buildDeps(loadConfig(process.env), { log: silentLogger });
-  const dataDir = process.env.CASHIER_DATA_DIR ?? '.local';
+/** The deps for the chosen environment, and a line saying what they act on. */
+export function opsDeps(environment: EnvironmentName, dataDir = process.env.CASHIER_DATA_DIR ?? '.local'): { deps: Deps; target: string } {
+  if (environment === 'production') {
+    const { file, variables } = environmentVariables('production');
+    if (!file) throw new Error('--env production reads .env.production, which does not exist: copy .env.example to .env.production and fill it in');
+    const config = loadConfig(variables);
+    const store = config.store.kind === 'cloudbase' ? `CloudBase environment ${config.store.env}` : `SQLite ${config.store.path}`;
+    return { deps: buildDeps(config, { log: silentLogger }), target: `environment production (${file}), store ${store}, Huifu ${config.huifuApi.apiBase}` };
+  }
+  const running = findRunningStack(dataDir);
+  if (!running.running) throw new Error(running.reason);
+  const { state } = running;
   const keys = readLocalKeys(dataDir);
-  const credentials = JSON.parse(readFileSync(join(dataDir, 'sandbox-credentials.json'), 'utf8')) as { baseUrl: string };
-  const config = loadConfig({
-    ...localStackEnv(keys, {
-      appid: process.env.WX_APPID ?? DEV_APPID,
-      functionsUrl: `http://127.0.0.1:${process.env.CASHIER_PORT ?? '8787'}`,
-      huifuUrl: credentials.baseUrl,
-      sqlitePath: join(dataDir, 'cashier.db'),
-    }),
-    ...configOverrides(),
-  });
-  return buildDeps(config, { log: silentLogger });
+  const env = localStackEnv(keys, { functionsUrl: state.functionsUrl, sqlitePath: state.sqlitePath, huifuUrl: state.huifuUrl, wechatUrl: state.wechatUrl }, environmentVariables('local').variables);
+  const config = loadConfig(env);
+  return {
+    deps: buildDeps(config, { log: silentLogger }),
+    target: `environment local (stack pid ${state.pid}, functions ${state.functionsUrl}), store SQLite ${join(state.sqlitePath)}`,
+  };
 }
 
 if (require.main === module) {
   (async () => {
-    const deps = opsDeps();
-    const code = await runOps(deps, process.argv.slice(2), (line) => process.stdout.write(line + '\n'));
-    await deps.store.close();
-    process.exit(code);
-  })().catch((error: unknown) => {
-    process.stderr.write(`ops: ${(error as Error).message}\n`);
-    process.exit(1);
-  });
+    const argv = process.argv.slice(2);
+    const envIndex = argv.findIndex((a) => a === '--env' || a.startsWith('--env='));
+    const envValue = envIndex < 0 ? 'local' : argv[envIndex]!.includes('=') ? argv[envIndex]!.split('=')[1] : argv[envIndex + 1];
+    if (envValue !== 'local' && envValue !== 'production') {
+      process.stderr.write(`ops: --env must be local or production\n${OPS_USAGE}\n`);
+      return 2;
+    }
+    const rest = envIndex < 0 ? argv : argv.filter((_, i) => i !== envIndex && !(i === envIndex + 1 && !argv[envIndex]!.includes('=')));
+    if (rest.length === 0 || rest[0] === '--help' || rest[0] === 'help') {
+      process.stdout.write(OPS_USAGE + '\n');
+      return rest.length === 0 ? 2 : 0;
+    }
+    const { deps, target } = opsDeps(envValue);
+    process.stderr.write(`ops: acting on ${target}\n`);
+    try {
+      return await runOps(deps, rest, (line) => process.stdout.write(line + '\n'));
+    } finally {
+      await deps.store.close();
+    }
+  })().then(
+    // Exit by exit code, not process.exit: a piped stdout still has to drain.
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`ops: ${(error as Error).message.split('\n').map(escapeControl).join('\n')}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

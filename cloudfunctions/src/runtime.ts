@@ -1,5 +1,6 @@
-import { loadConfig, type Config } from './config';
+import { grants, loadConfig, type Config } from './config';
 import { systemClock, type Clock } from './domain/time';
+import type { FunctionName } from './functions/manifest';
 import { HuifuClient } from './providers/huifu/client';
 import type { PaymentGateway } from './providers/port';
 import { jsonLogger, type Deps, type Logger } from './services/deps';
@@ -8,11 +9,29 @@ import type { Store } from './store/port';
 import { code2Session } from './wechat/jscode2session';
 
 export function huifuGateway(config: Config, log: Logger): PaymentGateway {
+  const { huifuId, huifuPublicKey } = config.huifu;
+  const api = config.huifuApi;
   return new HuifuClient({
-    ...config.huifu,
-    baseUrl: config.huifu.apiBase,
-    timeoutMs: config.httpTimeoutMs,
+    apiVersion: api.apiVersion,
+    sysId: api.sysId,
+    productId: api.productId,
+    huifuId,
+    merchantPrivateKey: api.merchantPrivateKey,
+    huifuPublicKey,
+    skillSource: api.skillSource,
+    baseUrl: api.apiBase,
+    timeoutMs: config.http.timeoutMs,
     onExchange: (e) => log.info('huifu exchange', e),
+  });
+}
+
+/** A function not given the Huifu API group has no gateway: any call says so instead of failing obscurely. */
+function noGateway(config: Config): PaymentGateway {
+  return new Proxy({} as PaymentGateway, {
+    get: (_target, property) => {
+      if (typeof property === 'symbol' || property === 'then') return undefined;
+      return () => Promise.reject(Object.assign(new Error(`the ${config.scope} function cannot call Huifu (${String(property)}): it is not given the huifuApi group`), { code: 'INTERNAL' }));
+    },
   });
 }
 
@@ -29,20 +48,25 @@ export function buildDeps(config: Config, options: { store?: Store; gateway?: Pa
   return {
     config,
     store: options.store ?? openStore(config),
-    gateway: options.gateway ?? huifuGateway(config, log),
+    gateway: options.gateway ?? (grants(config, 'huifuApi') ? huifuGateway(config, log) : noGateway(config)),
     clock: options.clock ?? systemClock,
     log,
-    exchangeCode: (code) => code2Session({ ...config.wechat, timeoutMs: config.httpTimeoutMs }, code),
+    exchangeCode: (code) => code2Session({ appid: config.wechat.appid, ...config.wechatLogin, timeoutMs: config.http.timeoutMs }, code),
   };
 }
 
 let cloudDeps: Promise<Deps> | null = null;
-/** CloudBase: built once per instance from the environment (cold start), reused by every invocation. */
-export function cloudDepsFromEnv(): Promise<Deps> {
-  cloudDeps ??= Promise.resolve().then(() => buildDeps(loadConfig(process.env)));
-  // A configuration error is not cached, so fixing the variables needs no redeploy of the code.
-  cloudDeps.catch(() => {
-    cloudDeps = null;
-  });
-  return cloudDeps;
+/**
+ * CloudBase: built once per instance from the function's own variables (cold start), reused by every invocation.
+ * A bundle holds one function, so one cached value is enough.
+ */
+export function cloudDepsFromEnv(fn: FunctionName): () => Promise<Deps> {
+  return () => {
+    cloudDeps ??= Promise.resolve().then(() => buildDeps(loadConfig(process.env, fn)));
+    // A configuration error is not cached, so fixing the variables needs no redeploy of the code.
+    cloudDeps.catch(() => {
+      cloudDeps = null;
+    });
+    return cloudDeps;
+  };
 }

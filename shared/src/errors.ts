@@ -8,6 +8,8 @@ export const ERROR_CATALOGUE = {
   UNAUTHENTICATED: { message: '登录已失效，请重新进入', retryable: true },
   FORBIDDEN: { message: '无权访问该订单', retryable: false },
   NOT_FOUND: { message: '请求的资源不存在', retryable: false },
+  /** A function reached by a caller it does not serve (a mini-program user calling the notify URL's function). */
+  FORBIDDEN_CALLER: { message: '无权调用该服务', retryable: false },
 
   LOGIN_CODE_INVALID: { message: '登录凭证无效，请重新进入小程序', retryable: false },
   LOGIN_CODE_USED: { message: '登录凭证已使用，请重新进入小程序', retryable: true },

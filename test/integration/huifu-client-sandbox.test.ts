@@ -11,7 +11,7 @@ import {
 } from '../../cloudfunctions/src/providers/huifu/errors';
 import { classifyNotification, parseEnvelope, verifyEnvelope } from '../../cloudfunctions/src/providers/huifu/notify';
 import { shanghaiDate } from '../../cloudfunctions/src/domain/time';
-import type { HuifuSandbox } from '../../scripts/sandbox/huifu';
+import type { HuifuSandbox } from '../../scripts/stack/huifu-sandbox';
 import { nextOrderNo } from '../support/fixtures';
 import { clientFor, makeHuifuKeys, startNotifyReceiver, startTestSandbox, TEST_IDS, type NotifyReceiver } from '../support/huifu';
 

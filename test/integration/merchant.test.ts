@@ -16,7 +16,7 @@ afterAll(() => stack.stop());
 
 async function merchant(method: 'GET' | 'POST', route: string, body?: unknown, options: { secret?: string; now?: number; tamper?: boolean } = {}) {
   const text = body === undefined ? '' : JSON.stringify(body);
-  const headers = signMerchantRequest(options.secret ?? stack.config.merchant.apiSecret, method, route, text, options.now ?? stack.clock.now());
+  const headers = signMerchantRequest(options.secret ?? stack.config.merchantApi.secret, method, route, text, options.now ?? stack.clock.now());
   const res = await fetch(`${stack.urls.functions}/http/merchant${route}`, {
     method,
     headers: { 'content-type': 'application/json', ...headers },
@@ -171,7 +171,7 @@ describe('app webhooks (outbox)', () => {
   });
 
   it('verifies as the README tells app backends to, refusing a stale or altered body', () => {
-    const secret = stack.config.merchant.webhookSecret!;
+    const secret = stack.config.webhookDelivery.secret!;
     const { webhookSignatureHeader } = require('../../cloudfunctions/src/auth/hmac') as typeof import('../../cloudfunctions/src/auth/hmac');
     const now = Date.now();
     const header = webhookSignatureHeader(secret, '{"a":1}', now);

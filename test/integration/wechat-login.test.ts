@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import { code2Session, maskOpenid, WechatLoginError } from '../../cloudfunctions/src/wechat/jscode2session';
 import { closeServer, listen } from '../../scripts/lib/http';
-import { startWechatSandbox, type WechatSandbox } from '../../scripts/sandbox/wechat';
+import { startWechatSandbox, type WechatSandbox } from '../../scripts/stack/wechat-sandbox';
 
 const APPID = 'wx0123456789abcdef';
 let wechat: WechatSandbox;

@@ -131,8 +131,7 @@ describe('checkout journeys', () => {
   it('an expired checkout token says so', async () => {
     launch(1069);
     const page = loadPage('checkout');
-    const token = stack.checkoutToken('0.01', '过期', 1);
-    await new Promise((r) => setTimeout(r, 2100));
+    const token = stack.checkoutToken('0.01', '过期', { expired: true });
     await page.instance.onLoad({ t: token });
     expect(page.data).toMatchObject({ phase: 'error', errorMessage: '支付链接已过期，请返回 App 重新发起支付' });
   });

@@ -48,7 +48,7 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
       return answer.data.sessionToken;
     },
     checkout(claims: { ref: string; amountFen: number; description?: string }) {
-      return mintCheckoutToken({ description: '测试商品', ...claims }, stack.config.tokens.checkoutSecret, clock.now());
+      return mintCheckoutToken({ description: '测试商品', ...claims }, stack.config.checkout.secret, clock.now());
     },
     reconcile: () => runReconcile(stack.deps),
     async data<T>(fn: string, event: unknown): Promise<T> {

@@ -6,11 +6,12 @@ describe('loadConfig', () => {
 
   it('loads a complete environment with defaults', () => {
     const config = loadConfig(env);
-    expect(config.huifu.apiVersion).toBe('v2');
-    expect(config.huifu.apiBase).toBe('https://api.huifu.com');
+    expect(config.huifuApi.apiVersion).toBe('v2');
+    expect(config.huifuApi.apiBase).toBe('https://api.huifu.com');
     expect(config.store).toEqual({ kind: 'sqlite', path: '.local/cashier.db' });
-    expect(config.orders.ttlMinutes).toBe(30);
-    expect(config.huifu.merchantPrivateKey.type).toBe('private');
+    expect(config.checkout.ttlMinutes).toBe(30);
+    expect(config.huifuApi.merchantPrivateKey.type).toBe('private');
+    expect(config.huifuApi.skillSource).toBeNull();
   });
 
   it('lists every missing or invalid variable in one error', () => {
@@ -45,7 +46,7 @@ describe('loadConfig', () => {
   it('enforces Huifu notify URL rules: no query string, custom ports 8000-9005', () => {
     expect(() => loadConfig({ ...env, HUIFU_NOTIFY_URL: 'https://x.example.com/notify?a=1' })).toThrow(/query string/);
     expect(() => loadConfig({ ...env, HUIFU_NOTIFY_URL: 'https://x.example.com:9443/notify' })).toThrow(/8000-9005/);
-    expect(loadConfig({ ...env, HUIFU_NOTIFY_URL: 'https://x.example.com/notify' }).huifu.notifyUrl).toBe('https://x.example.com/notify');
+    expect(loadConfig({ ...env, HUIFU_NOTIFY_URL: 'https://x.example.com/notify' }).huifuApi.notifyUrl).toBe('https://x.example.com/notify');
     // loopback is the local stack, where any port is fine
     expect(() => loadConfig({ ...env, HUIFU_NOTIFY_URL: 'http://127.0.0.1:8787/http/huifu/notify' })).not.toThrow();
   });
@@ -67,5 +68,34 @@ describe('loadConfig', () => {
       .export({ format: 'pem', type: 'spki' })
       .toString();
     expect(loadConfig({ ...env, HUIFU_PUBLIC_KEY: pem }).huifu.huifuPublicKey.type).toBe('public');
+  });
+});
+
+describe('loadConfig for one function (least privilege)', () => {
+  const env = validEnv({ APP_WEBHOOK_URL: 'https://app.example.com/hook', APP_WEBHOOK_SECRET: 'w'.repeat(40) });
+
+  it('reads only the function\'s own variables: payNotify loads without any secret but Huifu\'s public key', () => {
+    const onlyNotify = { HUIFU_ID: env.HUIFU_ID, HUIFU_PUBLIC_KEY: env.HUIFU_PUBLIC_KEY, APP_WEBHOOK_URL: env.APP_WEBHOOK_URL };
+    const config = loadConfig(onlyNotify, 'payNotify');
+    expect(config.scope).toBe('payNotify');
+    expect(config.huifu.huifuId).toBe(env.HUIFU_ID);
+    expect(config.outbox.webhookUrl).toBe('https://app.example.com/hook');
+  });
+
+  it('ignores problems in variables the function is not given', () => {
+    expect(() => loadConfig({ ...env, SESSION_SECRET: 'short', WX_APPID: 'bad' }, 'payNotify')).not.toThrow();
+    expect(() => loadConfig({ ...env, SESSION_SECRET: 'short' }, 'login')).toThrow(/SESSION_SECRET/);
+  });
+
+  it('a group the function is not given cannot be read: the error names the function and the variables', () => {
+    const config = loadConfig(env, 'payNotify');
+    expect(() => config.huifuApi.merchantPrivateKey).toThrow(/the payNotify function is not given HUIFU_API_BASE, .*HUIFU_MERCHANT_PRIVATE_KEY.* \(group "huifuApi"\)/);
+    expect(() => config.session.secret).toThrow(/not given SESSION_SECRET/);
+    expect(() => loadConfig(env, 'login').huifu.huifuPublicKey).toThrow(/the login function is not given HUIFU_ID, HUIFU_PUBLIC_KEY/);
+  });
+
+  it('HUIFU_SKILL_SOURCE is optional and validated when present', () => {
+    expect(loadConfig({ ...env, HUIFU_SKILL_SOURCE: 'dg-skill' }, 'order').huifuApi.skillSource).toBe('dg-skill');
+    expect(() => loadConfig({ ...env, HUIFU_SKILL_SOURCE: 'bad value with spaces' }, 'order')).toThrow(/HUIFU_SKILL_SOURCE: must be 1-64 visible ASCII/);
   });
 });

@@ -1,17 +1,19 @@
-import { LoginRequest, OrderRequest, type FunctionResponse } from '@cashier/shared';
+import { errorBody, LoginRequest, OrderRequest, type FunctionResponse } from '@cashier/shared';
 import { z } from 'zod';
 import { verifySessionToken } from '../auth/session';
-import { jsonLogger, type Deps } from '../services/deps';
+import { PayError } from '../domain/errors';
+import { jsonLogger, type Deps, type Logger } from '../services/deps';
 import { handleHuifuNotification } from '../services/notifications';
 import { login } from '../services/login';
 import { cancelOrder, createOrder, getOrder, listOrders, previewOrder, resumePayment } from '../services/orders';
 import { runReconcile, type ReconcileReport } from '../services/reconcile';
+import type { Caller } from './platform';
 import { fail, invalid, ok } from './respond';
 
 /**
- * The thin entries: parse the event, call the service, map the answer. The same handlers run on CloudBase (with
- * deps built from the environment) and in the local function host and tests (with deps built there).
- * `platformOpenid` is the caller the platform vouches for (CloudBase's getUserInfo), when there is one.
+ * The thin entries: check the caller, parse the event, call the service, map the answer. The same handlers run on
+ * CloudBase (deps from the function's own variables, the caller from the platform) and in the local function host
+ * and tests (caller `local`).
  */
 export type GetDeps = () => Promise<Deps>;
 
@@ -29,25 +31,44 @@ async function withDeps<T>(getDeps: GetDeps, fn: string, run: (deps: Deps) => Pr
   return run(deps);
 }
 
-export async function loginHandler(getDeps: GetDeps, event: unknown): Promise<FunctionResponse<unknown>> {
-  const input = LoginRequest.safeParse(event);
+/** login and order serve mini-program users: on CloudBase a call without one is refused. */
+function refuseWithoutUser(caller: Caller, fn: string): FunctionResponse<never> | null {
+  if (caller.kind !== 'platform') return null;
+  fallbackLog.warn('refused: no mini-program user in the invocation context', { fn });
+  return { ok: false, error: errorBody('FORBIDDEN_CALLER') };
+}
+
+/** payNotify, merchant and reconcile serve HTTP access and the timer: a mini-program user is refused. */
+function isMiniprogramCaller(caller: Caller, fn: string, log: Logger = fallbackLog): boolean {
+  if (caller.kind !== 'miniprogram') return false;
+  log.warn('refused: a mini-program user called a function that only HTTP access or the timer may call', { fn });
+  return true;
+}
+
+export async function loginHandler(getDeps: GetDeps, event: unknown, caller: Caller): Promise<FunctionResponse<unknown>> {
+  const refused = refuseWithoutUser(caller, 'login');
+  if (refused) return refused;
+  const input = LoginRequest.safeParse(stripPlatformFields(event));
   if (!input.success) return invalid(input.error, fallbackLog, { fn: 'login' });
   return withDeps(getDeps, 'login', async (deps) => {
     try {
-      return ok(await login(deps, input.data.code));
+      return ok(await login(deps, input.data.code, caller.kind === 'miniprogram' ? caller.openid : null));
     } catch (error) {
       return fail(error, deps.log, { fn: 'login' });
     }
   });
 }
 
-export async function orderHandler(getDeps: GetDeps, event: unknown, platformOpenid: string | null = null): Promise<FunctionResponse<unknown>> {
+export async function orderHandler(getDeps: GetDeps, event: unknown, caller: Caller): Promise<FunctionResponse<unknown>> {
+  const refused = refuseWithoutUser(caller, 'order');
+  if (refused) return refused;
+  const platformOpenid = caller.kind === 'miniprogram' ? caller.openid : null;
   const input = OrderRequest.safeParse(stripPlatformFields(event));
   if (!input.success) return invalid(input.error, fallbackLog, { fn: 'order' });
   const request = input.data;
   return withDeps(getDeps, 'order', async (deps): Promise<FunctionResponse<unknown>> => {
     try {
-      const openid = await verifySessionToken(request.sessionToken, deps.config.tokens.sessionSecret, deps.clock.now(), platformOpenid);
+      const openid = await verifySessionToken(request.sessionToken, deps.config.session.secret, deps.clock.now(), platformOpenid);
       switch (request.action) {
         case 'preview':
           return ok(await previewOrder(deps, openid, request.checkoutToken));
@@ -106,15 +127,21 @@ export function rawBodyOf(event: HttpAccessEvent): string {
   return event.isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
 }
 
-export async function payNotifyHandler(getDeps: GetDeps, event: unknown): Promise<HttpAccessResponse> {
+export async function payNotifyHandler(getDeps: GetDeps, event: unknown, caller: Caller): Promise<HttpAccessResponse> {
+  if (isMiniprogramCaller(caller, 'payNotify')) return text(403, 'forbidden');
   const input = HttpAccessEvent.safeParse(event);
   if (!input.success) return text(400, 'bad request');
   if (input.data.httpMethod.toUpperCase() !== 'POST') return text(405, 'POST only');
   let deps: Deps;
   try {
     deps = await getDeps();
-  } catch {
-    return text(500, 'unavailable'); // not configured: Huifu will retry
+  } catch (error) {
+    // Not configured: a non-200 makes Huifu retry, and the log says which variables to fix (names, never values).
+    fallbackLog.error('payNotify is not configured; Huifu will retry', {
+      code: error instanceof PayError ? error.code : 'INTERNAL',
+      problems: (error as { problems?: string[] }).problems ?? [(error as Error).message],
+    });
+    return text(500, 'unavailable');
   }
   try {
     const answer = await handleHuifuNotification(deps, rawBodyOf(input.data), headerOf(input.data.headers, 'content-type'));
@@ -126,7 +153,8 @@ export async function payNotifyHandler(getDeps: GetDeps, event: unknown): Promis
   }
 }
 
-export async function reconcileHandler(getDeps: GetDeps, event: unknown): Promise<FunctionResponse<ReconcileReport>> {
+export async function reconcileHandler(getDeps: GetDeps, event: unknown, caller: Caller): Promise<FunctionResponse<ReconcileReport>> {
+  if (isMiniprogramCaller(caller, 'reconcile')) return { ok: false, error: errorBody('FORBIDDEN_CALLER') };
   const input = z.object({ batch: z.number().int().min(1).max(200).optional() }).passthrough().safeParse(event ?? {});
   if (!input.success) return invalid(input.error, fallbackLog, { fn: 'reconcile' });
   return withDeps(getDeps, 'reconcile', async (deps) => {

@@ -6,6 +6,7 @@ import { jsonLogger, type Deps } from '../services/deps';
 import { toOrderView } from '../services/orders';
 import { REFUND_NO, requestRefund, toRefundView } from '../services/refunds';
 import { headerOf, HttpAccessEvent, rawBodyOf, type GetDeps, type HttpAccessResponse } from './handlers';
+import type { Caller } from './platform';
 import { fail } from './respond';
 
 /**
@@ -28,6 +29,7 @@ const STATUS_FOR: Partial<Record<ErrorCode, number>> = {
   INVALID_REQUEST: 400,
   SIGNATURE_INVALID: 401,
   SIGNATURE_STALE: 401,
+  FORBIDDEN_CALLER: 403,
   NOT_FOUND: 404,
   ORDER_NOT_FOUND: 404,
   REFUND_NOT_FOUND: 404,
@@ -43,10 +45,12 @@ function json(answer: FunctionResponse<unknown>): HttpAccessResponse {
   return { statusCode, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(answer), isBase64Encoded: false };
 }
 
-/** The route below the merchant prefix, whatever the HTTP access path looks like. */
+/**
+ * The route below the merchant prefix. The HTTP access route passes the full path (`/merchant/orders/…`, path
+ * transmission on); a route configured without it passes only what follows the prefix (`/orders/…`).
+ */
 export function merchantRoute(path: string): string {
-  const i = path.indexOf('/merchant');
-  const route = i >= 0 ? path.slice(i + '/merchant'.length) : path;
+  const route = path === '/merchant' || path.startsWith('/merchant/') ? path.slice('/merchant'.length) : path;
   return route === '' ? '/' : route;
 }
 
@@ -96,7 +100,11 @@ async function route(deps: Deps, method: string, path: string, body: string): Pr
   throw notFound();
 }
 
-export async function merchantHandler(getDeps: GetDeps, event: unknown): Promise<HttpAccessResponse> {
+export async function merchantHandler(getDeps: GetDeps, event: unknown, caller: Caller): Promise<HttpAccessResponse> {
+  if (caller.kind === 'miniprogram') {
+    jsonLogger().warn('refused: a mini-program user called the merchant API function', { fn: 'merchant' });
+    return json({ ok: false, error: errorBody('FORBIDDEN_CALLER') });
+  }
   const input = HttpAccessEvent.safeParse(event);
   if (!input.success) return json({ ok: false, error: errorBody('INVALID_REQUEST') });
   let deps: Deps;
@@ -110,7 +118,7 @@ export async function merchantHandler(getDeps: GetDeps, event: unknown): Promise
   const body = rawBodyOf(input.data);
   try {
     verifyMerchantRequest(
-      deps.config.merchant.apiSecret,
+      deps.config.merchantApi.secret,
       { method, path, body, timestamp: headerOf(input.data.headers, 'x-cashier-timestamp'), signature: headerOf(input.data.headers, 'x-cashier-signature') },
       deps.clock.now(),
     );

@@ -25,7 +25,7 @@ export function toOrderView(order: Order): OrderView {
 }
 
 async function checkout(deps: Deps, token: string): Promise<Checkout> {
-  return verifyCheckoutToken(token, deps.config.tokens.checkoutSecret, deps.clock.now(), deps.config.orders.maxFen);
+  return verifyCheckoutToken(token, deps.config.checkout.secret, deps.clock.now(), deps.config.checkout.maxFen);
 }
 
 /** The order for this ref, if any, checked to belong to this user and to match the token. */
@@ -67,7 +67,7 @@ export async function createOrder(deps: Deps, openid: string, checkoutToken: str
       refundedFen: 0,
       refundReservedFen: 0,
       reqDate: shanghaiDate(now),
-      expiresAt: now + deps.config.orders.ttlMinutes * 60_000,
+      expiresAt: now + deps.config.checkout.ttlMinutes * 60_000,
       hfSeqId: null,
       payInfo: null,
       outTransId: null,
@@ -124,7 +124,7 @@ async function placeTrade(deps: Deps, order: Order): Promise<CreateResult> {
       appid: config.wechat.appid,
       openid: order.openid,
       expiresAt: order.expiresAt,
-      notifyUrl: config.huifu.notifyUrl,
+      notifyUrl: config.huifuApi.notifyUrl,
       attach: order.attach ?? undefined,
       remark: order.appRef,
     });
@@ -179,7 +179,7 @@ async function ownOrder(deps: Deps, openid: string, orderNo: string): Promise<Or
  */
 export async function getOrder(deps: Deps, openid: string, orderNo: string): Promise<OrderView> {
   let order = await ownOrder(deps, openid, orderNo);
-  const { queryAfterSeconds, queryMinIntervalSeconds } = deps.config.orders;
+  const { queryAfterSeconds, queryMinIntervalSeconds } = deps.config.checkout;
   if ((order.status === 'PAYING' || order.status === 'CREATED') && deps.clock.now() - order.createdAt >= queryAfterSeconds * 1000) {
     try {
       order = await queryAndSettle(deps, order, 'query', queryMinIntervalSeconds * 1000);

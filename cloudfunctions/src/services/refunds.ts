@@ -87,7 +87,7 @@ export async function submitRefund(deps: Deps, refund: Refund, order: Order): Pr
       orderNo: order.orderNo,
       orderReqDate: order.reqDate,
       amountFen: refund.amountFen,
-      notifyUrl: deps.config.huifu.notifyUrl,
+      notifyUrl: deps.config.huifuApi.notifyUrl,
       remark: refund.reason ?? undefined,
     });
   } catch (error) {

@@ -27,7 +27,7 @@ export function backoffMs(attempts: number): number {
 }
 
 async function enqueue(deps: Deps, id: string, event: string, orderNo: string, data: Record<string, unknown>): Promise<void> {
-  if (!deps.config.merchant.webhookUrl) return;
+  if (!deps.config.outbox.webhookUrl) return;
   const at = deps.clock.now();
   const payload = JSON.stringify({ id, event, created_at: Math.floor(at / 1000), data });
   const row: AppWebhook = { id, event, orderNo, payload, status: 'PENDING', attempts: 0, nextAttemptAt: at, lastError: null, version: 1, createdAt: at, updatedAt: at };
@@ -71,7 +71,7 @@ export async function enqueueRefundWebhook(deps: Deps, refund: Refund, order: Or
 
 async function post(deps: Deps, url: string, body: string, headers: Record<string, string>): Promise<{ status: number }> {
   if (deps.postWebhook) return deps.postWebhook(url, body, headers);
-  const res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(deps.config.httpTimeoutMs), redirect: 'manual' });
+  const res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(deps.config.http.timeoutMs), redirect: 'manual' });
   await res.arrayBuffer();
   return { status: res.status };
 }
@@ -80,7 +80,8 @@ async function post(deps: Deps, url: string, body: string, headers: Record<strin
 export type DeliveryOutcome = 'DELIVERED' | 'RETRY' | 'DEAD' | 'SKIPPED';
 
 export async function deliverWebhook(deps: Deps, hook: AppWebhook): Promise<DeliveryOutcome> {
-  const { webhookUrl, webhookSecret } = deps.config.merchant;
+  const { webhookUrl } = deps.config.outbox;
+  const webhookSecret = webhookUrl ? deps.config.webhookDelivery.secret : null;
   if (!webhookUrl || !webhookSecret) return 'SKIPPED';
   const now = deps.clock.now();
   // Claim the row first (a lease on its schedule) so two reconcile runs at once do not both send it.

@@ -15,7 +15,9 @@ import {
  *   Every CAS update also bumps `version`, so it always modifies something (`updated` counts modified documents).
  * - A unique-index or `_id` clash throws `{ code: 'DATABASE_DUPLICATE_WRITE' }`.
  * - `where().update()` inside a transaction is sent outside it, so no transactions are used: single-document CAS only.
- * - node-sdk's update takes the fields directly (not `{ data: ... }`).
+ * - node-sdk's update takes the fields directly (not `{ data: ... }`), and flattens a plain object value into dotted
+ *   paths (`payInfo.timeStamp`): a merge, which MongoDB refuses when the stored field is null. Object values are
+ *   therefore written with `_.set(value)`, which replaces the field whole.
  */
 export interface CbCommand {
   in(values: unknown[]): unknown;
@@ -28,6 +30,8 @@ export interface CbCommand {
   and(conditions: object[]): object;
   or(conditions: object[]): object;
   inc(by: number): unknown;
+  /** Replaces a field's whole value (a plain object given to update() is merged field by field instead). */
+  set(value: unknown): unknown;
 }
 export interface CbResultList {
   data: Array<Record<string, unknown>>;
@@ -118,8 +122,16 @@ export function createCloudbaseStore(db: CbDatabase, options: CloudbaseStoreOpti
     const res = await run('query', () => query.get());
     return res.data.map((d) => fromDoc<T>(key, d)!);
   }
+  /** Object-valued fields replace the stored value instead of merging into it (see above). */
+  function updateData(patch: object): Record<string, unknown> {
+    const data: Record<string, unknown> = {};
+    for (const [field, value] of Object.entries(patch)) {
+      data[field] = value !== null && typeof value === 'object' && !Array.isArray(value) ? _.set(value) : value;
+    }
+    return data;
+  }
   async function casUpdate(collection: string, filter: object, patch: object): Promise<boolean> {
-    const res = await run(`update ${collection}`, () => col(collection).where(filter).update({ ...patch, version: _.inc(1) }));
+    const res = await run(`update ${collection}`, () => col(collection).where(filter).update({ ...updateData(patch), version: _.inc(1) }));
     return res.updated === 1;
   }
   /** Read-check-CAS loop on `version`, for changes whose condition spans fields (CloudBase has no cross-field where). */
@@ -262,13 +274,17 @@ export function createCloudbaseStore(db: CbDatabase, options: CloudbaseStoreOpti
   };
 }
 
-/** Connects the real SDK. In a cloud function the platform supplies credentials and the environment. */
-export function connectCloudbase(envId: string): CbDatabase {
+/**
+ * Connects the real SDK. In a cloud function the platform supplies credentials and the environment; `serviceUrl`
+ * points the SDK elsewhere (tests use a loopback stand-in of the database API).
+ */
+export function connectCloudbase(envId: string, options: { serviceUrl?: string } = {}): CbDatabase {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const tcb = require('@cloudbase/node-sdk') as { init(options: object): { database(): CbDatabase } };
   const secretId = process.env.TENCENTCLOUD_SECRETID;
   const secretKey = process.env.TENCENTCLOUD_SECRETKEY;
-  const options: Record<string, unknown> = { env: envId, timeout: 10_000 };
-  if (secretId && secretKey) Object.assign(options, { secretId, secretKey, sessionToken: process.env.TENCENTCLOUD_SESSIONTOKEN });
-  return tcb.init(options).database();
+  const init: Record<string, unknown> = { env: envId, timeout: 10_000 };
+  if (secretId && secretKey) Object.assign(init, { secretId, secretKey, sessionToken: process.env.TENCENTCLOUD_SESSIONTOKEN });
+  if (options.serviceUrl) init.serviceUrl = options.serviceUrl;
+  return tcb.init(init).database();
 }

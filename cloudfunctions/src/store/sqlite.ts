@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { AppWebhook, InboxNotification, Order, OrderEvent, Refund, User } from '../domain/types';
 import {
   assertOrderInvariants,
@@ -10,6 +10,7 @@ import {
   type OrderPatch,
   type OrderQuery,
   type RefundPatch,
+  StoreUnavailableError,
   type Store,
   type WebhookPatch,
 } from './port';
@@ -154,9 +155,22 @@ export interface SqliteStoreOptions {
   path: string;
 }
 
+/** Opens the file, or says which setting points where and why it cannot be used. */
+function openDatabase(path: string): Database.Database {
+  try {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    return new Database(path);
+  } catch (error) {
+    throw new StoreUnavailableError(
+      `cannot open the SQLite database at ${path === ':memory:' ? path : resolve(path)} (SQLITE_PATH, or CASHIER_DATA_DIR for the local stack): ` +
+        `${(error as Error).message}. Is the folder writable, and the path a file rather than a folder?`,
+      error,
+    );
+  }
+}
+
 export function openSqliteStore(options: SqliteStoreOptions): Store {
-  if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
-  const db = new Database(options.path);
+  const db = openDatabase(options.path);
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');

@@ -13,7 +13,7 @@ export interface LocalStack {
   huifuUrl: string;
   dataDir: string;
   /** A checkout token minted with `pnpm checkout:link` (as an app backend would). */
-  checkoutToken(amountYuan: string, description: string, ttlSeconds?: number): string;
+  checkoutToken(amountYuan: string, description: string, options?: { expired?: boolean }): string;
   stop(): Promise<void>;
 }
 
@@ -48,9 +48,9 @@ export async function startLocalStack(env: Record<string, string> = {}): Promise
     wechatUrl: url('wechat'),
     huifuUrl: url('huifu'),
     dataDir,
-    checkoutToken(amountYuan, description, ttlSeconds) {
-      const ttl = ttlSeconds ? ['--ttl', String(ttlSeconds)] : [];
-      const out = execFileSync(tsx, ['scripts/checkout-link.ts', '--amount', amountYuan, '--desc', description, '--data', dataDir, ...ttl], { cwd: root, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+    checkoutToken(amountYuan, description, options = {}) {
+      const expired = options.expired ? ['--expired'] : [];
+      const out = execFileSync(tsx, ['scripts/checkout-link.ts', '--amount', amountYuan, '--desc', description, '--data', dataDir, ...expired], { cwd: root, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
       return /path: +pages\/checkout\/index\?t=(\S+)/.exec(out)![1]!;
     },
     async stop() {

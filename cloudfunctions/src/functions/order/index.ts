@@ -1,6 +1,6 @@
 import { cloudDepsFromEnv } from '../../runtime';
-import { platformOpenid } from '../platform';
 import { orderHandler } from '../handlers';
+import { cloudCaller } from '../platform';
 
 /** CloudBase entry: wx.cloud.callFunction({ name: 'order', data: { action, sessionToken, ... } }). */
-export const main = (event: unknown) => orderHandler(cloudDepsFromEnv, event, platformOpenid());
+export const main = (event: unknown, context: unknown) => orderHandler(cloudDepsFromEnv('order'), event, cloudCaller(event, context));

@@ -1,5 +1,6 @@
 import { cloudDepsFromEnv } from '../../runtime';
 import { reconcileHandler } from '../handlers';
+import { cloudCaller } from '../platform';
 
-/** CloudBase timer entry (config.json: every minute). */
-export const main = (event: unknown) => reconcileHandler(cloudDepsFromEnv, event);
+/** CloudBase timer entry (every minute); an administrator may also invoke it. Never a mini-program user. */
+export const main = (event: unknown, context: unknown) => reconcileHandler(cloudDepsFromEnv('reconcile'), event, cloudCaller(event, context));

@@ -41,6 +41,8 @@ export interface HuifuIdentity {
 export interface HuifuClientOptions extends HuifuIdentity {
   baseUrl: string;
   timeoutMs: number;
+  /** HUIFU_SKILL_SOURCE: when set, every request carries jpt-x-skill-source and jpt-x-skill-huifu_id. */
+  skillSource?: string | null;
   /** Called after each exchange with what is safe to log (path, status, serials; no bodies, no keys). */
   onExchange?: (entry: { path: string; httpStatus: number | null; respCode: string | null; reqSeqId: string | null; ms: number }) => void;
 }
@@ -65,6 +67,19 @@ export const HUIFU_PATHS = {
 } as const;
 
 const ACCEPTED = new Set(['00000000', '00000100']);
+
+/**
+ * Huifu's own SDKs send two tracking headers when a skill source is configured, and Huifu's local sandbox refuses
+ * requests without them: the source, and the huifu_id of the request's data. Unset, neither is sent.
+ */
+export function requestHeaders(skillSource: string | null, data: HuifuData): Record<string, string> {
+  const headers: Record<string, string> = { 'content-type': 'application/json;charset=UTF-8' };
+  if (skillSource) {
+    headers['jpt-x-skill-source'] = skillSource;
+    headers['jpt-x-skill-huifu_id'] = String(data.huifu_id ?? '');
+  }
+  return headers;
+}
 
 /** Builds the request body: the sorted data object exactly as signed. */
 export function buildRequestBody(options: Pick<HuifuClientOptions, 'sysId' | 'productId' | 'merchantPrivateKey'>, data: HuifuData): string {
@@ -118,7 +133,7 @@ export class HuifuClient implements PaymentGateway {
     try {
       response = await fetch(this.options.baseUrl + path, {
         method: 'POST',
-        headers: { 'content-type': 'application/json;charset=UTF-8' },
+        headers: requestHeaders(this.options.skillSource ?? null, data),
         body,
         signal: AbortSignal.timeout(this.options.timeoutMs),
         redirect: 'error',
