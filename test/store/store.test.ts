@@ -2,18 +2,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { COLLECTIONS, connectCloudbase, createCloudbaseStore, UNIQUE_INDEXES } from '../../cloudfunctions/src/store/cloudbase';
+import { COLLECTIONS, connectCloudbase, createCloudbaseStore } from '../../cloudfunctions/src/store/cloudbase';
 import { StoreUnavailableError } from '../../cloudfunctions/src/store/port';
 import { openSqliteStore, SQLITE_SCHEMA_VERSION } from '../../cloudfunctions/src/store/sqlite';
-import { createFakeCloudbase } from '../support/fake-cloudbase';
+import { startCloudbaseStore } from '../support/cloudbase';
 import { makeOrder } from '../support/fixtures';
 import { describeIf } from '../support/skip';
 import { describeStoreConformance } from './conformance';
 
 describeStoreConformance('SQLite (:memory:)', async () => openSqliteStore({ path: ':memory:' }));
-describeStoreConformance('CloudBase adapter on the recording fake', async () =>
-  createCloudbaseStore(createFakeCloudbase({ uniqueIndexes: UNIQUE_INDEXES })),
-);
+describeStoreConformance('CloudBase adapter, real node-sdk, loopback stand-in of the database API', async () => {
+  const { store, close } = await startCloudbaseStore();
+  const closeStore = store.close.bind(store);
+  return Object.assign(store, { close: async () => (await closeStore(), await close()) });
+});
 
 const cloudbaseCredentials = Boolean(process.env.TCB_ENV && process.env.TENCENTCLOUD_SECRETID && process.env.TENCENTCLOUD_SECRETKEY);
 describeIf(cloudbaseCredentials, 'TCB_ENV, TENCENTCLOUD_SECRETID and TENCENTCLOUD_SECRETKEY are not set', 'real CloudBase', () => {
@@ -51,37 +53,61 @@ describe('SQLite file store', () => {
   });
 });
 
-describe('CloudBase adapter wire behaviour', () => {
-  it('does compare-and-set as where({_id, status, version}).update with a version increment', async () => {
-    const fake = createFakeCloudbase({ uniqueIndexes: UNIQUE_INDEXES });
-    const store = createCloudbaseStore(fake);
-    const order = makeOrder();
-    await store.insertOrder(order);
-    fake.calls.length = 0;
-    await store.updateOrder(order.orderNo, { status: 'CREATED', version: 1 }, { status: 'PAYING', updatedAt: 2 });
-    const update = fake.calls.find((c) => c.action === 'where.update')!;
-    expect(update.collection).toBe('orders');
-    expect(update.filter).toEqual({ _id: order.orderNo, status: 'CREATED', version: 1 });
-    expect(update.data).toMatchObject({ status: 'PAYING', updatedAt: 2 });
-    expect((update.data as { version: { op: string; value: number } }).version).toMatchObject({ op: 'inc', value: 1 });
-    // No transactions are used anywhere: single-document CAS only.
-    expect(fake.calls.every((c) => ['add', 'doc.get', 'doc.update', 'where.get', 'where.update'].includes(c.action))).toBe(true);
+describe('CloudBase adapter wire behaviour (real SDK, stand-in)', () => {
+  it('does compare-and-set as one where({_id, status, version}).update with a version increment', async () => {
+    const { store, standin, close } = await startCloudbaseStore();
+    try {
+      const order = makeOrder();
+      await store.insertOrder(order);
+      standin.requests.length = 0;
+      await store.updateOrder(order.orderNo, { status: 'CREATED', version: 1 }, { status: 'PAYING', updatedAt: 2 });
+      const update = standin.requests.find((r) => r.action === 'database.modifyDocument')!;
+      expect(update.collection).toBe('orders');
+      expect(update.query).toEqual({ _id: order.orderNo, status: 'CREATED', version: 1 });
+      expect(update.data).toMatchObject({ $set: { status: 'PAYING', updatedAt: 2 }, $inc: { version: 1 } });
+      // No transactions anywhere: single-document CAS only.
+      expect(standin.requests.every((r) => !/Transaction/.test(r.action))).toBe(true);
+    } finally {
+      await close();
+    }
+  });
+
+  it('replaces object fields whole: pay_info set on an order whose pay_info is null', async () => {
+    const { store, standin, close } = await startCloudbaseStore();
+    try {
+      const order = makeOrder();
+      await store.insertOrder(order);
+      const payInfo = { timeStamp: '1', nonceStr: 'n', package: 'prepay_id=x', signType: 'RSA' as const, paySign: 's' };
+      expect(await store.updateOrder(order.orderNo, { status: 'CREATED', version: 1 }, { status: 'PAYING', payInfo, updatedAt: 2 })).toBe(true);
+      expect((await store.getOrder(order.orderNo))!.payInfo).toEqual(payInfo);
+      const update = standin.requests.filter((r) => r.action === 'database.modifyDocument').pop()!;
+      expect(update.data).toMatchObject({ $set: { payInfo } });
+    } finally {
+      await close();
+    }
   });
 
   it('stores orders under _id = order number', async () => {
-    const fake = createFakeCloudbase();
-    const order = makeOrder();
-    await createCloudbaseStore(fake).insertOrder(order);
-    expect(fake.docs('orders')[0]).toMatchObject({ _id: order.orderNo, appRef: order.appRef });
-    expect(fake.docs('orders')[0]).not.toHaveProperty('orderNo');
+    const { store, standin, close } = await startCloudbaseStore();
+    try {
+      const order = makeOrder();
+      await store.insertOrder(order);
+      expect(standin.docs('orders')[0]).toMatchObject({ _id: order.orderNo, appRef: order.appRef });
+      expect(standin.docs('orders')[0]).not.toHaveProperty('orderNo');
+    } finally {
+      await close();
+    }
   });
 
-  it('turns an SDK failure into a retryable StoreUnavailableError', async () => {
-    const fake = createFakeCloudbase();
-    const store = createCloudbaseStore(fake);
-    fake.failNext('doc.get', Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
-    const error = await store.getOrder('X0000000001').catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(StoreUnavailableError);
-    expect((error as StoreUnavailableError).retryable).toBe(true);
+  it('turns a database failure into a retryable StoreUnavailableError', async () => {
+    const { store, standin, close } = await startCloudbaseStore();
+    try {
+      standin.failNext('database.getDocument', { code: 'SYS_ERR', message: 'backend busy' });
+      const error = await store.getOrder('X0000000001').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StoreUnavailableError);
+      expect((error as StoreUnavailableError).retryable).toBe(true);
+    } finally {
+      await close();
+    }
   });
 });

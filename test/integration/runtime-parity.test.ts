@@ -1,0 +1,194 @@
+/**
+ * Runtime parity: every deployable bundle, copied alone into a clean folder, run by the exact Node release the
+ * declared CloudBase runtime names (functions/manifest.ts RUNTIME.node, the official binary from the npm registry),
+ * with only the variables the manifest gives that function plus what the platform injects. The real
+ * @cloudbase/node-sdk inside the bundle talks to a loopback stand-in of CloudBase's database API
+ * (TCB_CONTEXT_CNFG + TENCENTCLOUD_RUNENV=SCF, as the SDK reads them in a cloud function).
+ */
+import { execFile } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { buildFunctions } from '../../cloudfunctions/build';
+import { mintCheckoutToken } from '../../cloudfunctions/src/auth/checkout';
+import { signMerchantRequest } from '../../cloudfunctions/src/auth/merchant-signature';
+import { variablesFor } from '../../cloudfunctions/src/config';
+import { fenToYuan } from '../../cloudfunctions/src/domain/money';
+import { shanghaiDate } from '../../cloudfunctions/src/domain/time';
+import { RUNTIME, type FunctionName } from '../../cloudfunctions/src/functions/manifest';
+import { exportPrivateKeyBase64, exportPublicKeyBase64 } from '../../cloudfunctions/src/providers/huifu/keys';
+import { signRsaSha256 } from '../../cloudfunctions/src/providers/huifu/sign';
+import { COLLECTIONS, UNIQUE_INDEXES } from '../../cloudfunctions/src/store/cloudbase';
+import { startCloudbaseStandin, type CloudbaseStandin } from '../../scripts/lib/cloudbase-standin';
+import { ensureRuntimeNode } from '../../scripts/lib/runtime-node';
+import type { HuifuSandbox } from '../../scripts/stack/huifu-sandbox';
+import { startWechatSandbox, type WechatSandbox } from '../../scripts/stack/wechat-sandbox';
+import { makeHuifuKeys, startNotifyReceiver, startTestSandbox, TEST_IDS, type NotifyReceiver } from '../support/huifu';
+
+const run = promisify(execFile);
+const APPID = 'wx0123456789abcdef';
+const TCB_ENV = 'prod-parity-1a2b';
+const keys = makeHuifuKeys();
+const secrets = { SESSION_SECRET: 's'.repeat(40), CHECKOUT_SECRET: 'c'.repeat(40), MERCHANT_API_SECRET: 'm'.repeat(40), APP_WEBHOOK_SECRET: 'w'.repeat(40) };
+
+let node: string;
+let dist: string;
+let standin: CloudbaseStandin;
+let huifu: HuifuSandbox;
+let wechat: WechatSandbox;
+let appBackend: NotifyReceiver;
+let production: Record<string, string>;
+
+beforeAll(async () => {
+  node = ensureRuntimeNode(RUNTIME.node);
+  dist = mkdtempSync(join(tmpdir(), 'cashier-parity-'));
+  await buildFunctions(dist);
+  standin = await startCloudbaseStandin({ collections: Object.values(COLLECTIONS), uniqueIndexes: UNIQUE_INDEXES });
+  huifu = await startTestSandbox(keys);
+  wechat = await startWechatSandbox({ appid: APPID, secret: 'wechat-secret' });
+  appBackend = await startNotifyReceiver();
+  appBackend.answer = () => ({ status: 200, text: 'ok' });
+  production = {
+    WX_APPID: APPID,
+    WX_SECRET: 'wechat-secret',
+    WX_API_BASE: wechat.url,
+    HUIFU_API_BASE: huifu.url,
+    HUIFU_API_VERSION: 'v2',
+    HUIFU_SYS_ID: TEST_IDS.sysId,
+    HUIFU_PRODUCT_ID: TEST_IDS.productId,
+    HUIFU_ID: TEST_IDS.huifuId,
+    HUIFU_MERCHANT_PRIVATE_KEY: exportPrivateKeyBase64(keys.merchantPrivateKey),
+    HUIFU_PUBLIC_KEY: exportPublicKeyBase64(keys.huifuPublicKey),
+    HUIFU_NOTIFY_URL: 'https://pay.example.com/huifu/notify',
+    APP_WEBHOOK_URL: appBackend.url,
+    STORE: 'cloudbase',
+    TCB_ENV,
+    ...secrets,
+  };
+}, 300_000);
+
+afterAll(async () => {
+  rmSync(dist, { recursive: true, force: true });
+  await Promise.all([standin?.close(), huifu?.close(), wechat?.close(), appBackend?.close()]);
+});
+
+/** What CloudBase injects into every function, plus, for wx.cloud.callFunction, the caller's identity. */
+function platformEnv(user: string | null): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    TENCENTCLOUD_RUNENV: 'SCF',
+    SCF_NAMESPACE: TCB_ENV,
+    TENCENTCLOUD_REGION: 'ap-shanghai',
+    TENCENTCLOUD_SECRETID: 'AKIDtemporary',
+    TENCENTCLOUD_SECRETKEY: 'temporary-secret-key',
+    TENCENTCLOUD_SESSIONTOKEN: 'temporary-session-token',
+    TCB_CONTEXT_CNFG: JSON.stringify({ URL: standin.url }),
+    SILENCE: 'true',
+    ...(user ? { WX_CONTEXT_KEYS: 'WX_OPENID,WX_APPID', WX_OPENID: user, WX_APPID: APPID, TCB_CONTEXT_KEYS: 'TCB_SOURCE', TCB_SOURCE: 'wx_client' } : {}),
+  };
+}
+
+/** Invokes a bundle as CloudBase would: a fresh process, the bundle alone, the function's own variables only. */
+async function invoke(fn: FunctionName, event: unknown, options: { user?: string | null; variables?: Record<string, string> } = {}): Promise<any> {
+  const folder = mkdtempSync(join(tmpdir(), `cashier-${fn}-`));
+  try {
+    cpSync(join(dist, fn), folder, { recursive: true });
+    const own = Object.fromEntries(variablesFor(fn).flatMap((name) => (production[name] ? [[name, production[name]]] : [])));
+    const script = `require('./index.js').main(${JSON.stringify(event)}, { request_id: 'req-1', function_name: '${fn}' }).then((r) => process.stdout.write('\\nRESULT' + JSON.stringify(r)))`;
+    const { stdout } = await run(node, ['-e', script], { cwd: folder, env: { ...platformEnv(options.user ?? null), ...(options.variables ?? own) }, timeout: 30_000 });
+    return JSON.parse(stdout.slice(stdout.indexOf('\nRESULT') + 7));
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+describe(`every bundle under Node ${RUNTIME.node} (CloudBase ${RUNTIME.cloudbase})`, () => {
+  it('runs on exactly the declared runtime', async () => {
+    const { stdout } = await run(node, ['--version'], { env: {} });
+    expect(stdout.trim()).toBe(`v${RUNTIME.node}`);
+  });
+
+  it.each([
+    ['login', { codee: 1 }, 'o_user'],
+    ['order', { action: 'pay', sessionToken: 1 }, 'o_user'],
+    ['reconcile', { batch: -1 }, null],
+  ] as const)('%s answers a malformed event with INVALID_REQUEST', async (fn, event, user) => {
+    expect(await invoke(fn, event, { user })).toEqual({ ok: false, error: { code: 'INVALID_REQUEST', message: expect.any(String), retryable: false } });
+  });
+
+  it('payNotify and merchant answer a malformed HTTP access event with 400', async () => {
+    expect(await invoke('payNotify', { nothing: true })).toMatchObject({ statusCode: 400 });
+    expect(await invoke('merchant', 'not an event')).toMatchObject({ statusCode: 400, body: expect.stringContaining('INVALID_REQUEST') });
+  });
+
+  it('a well-formed call without configuration answers CONFIG_INVALID, not a crash', async () => {
+    expect(await invoke('login', { code: 'abc' }, { user: 'o_user', variables: {} })).toMatchObject({ ok: false, error: { code: 'CONFIG_INVALID', retryable: false } });
+    expect(await invoke('payNotify', { httpMethod: 'POST', body: 'x' }, { variables: {} })).toMatchObject({ statusCode: 500 });
+  });
+
+  it('takes a real payment through all five functions: login, order, payNotify (signed notification), merchant, reconcile', async () => {
+    const openid = 'o_parity_user_01';
+    const login = await invoke('login', { code: wechat.mintCode(openid) }, { user: openid });
+    expect(login).toMatchObject({ ok: true, data: { sessionToken: expect.any(String) } });
+    expect(standin.docs('users')).toEqual([expect.objectContaining({ _id: openid, appid: APPID })]);
+
+    const now = Date.now();
+    const checkoutToken = await mintCheckoutToken({ ref: `PARITY-${now}`, amountFen: 1230, description: '会员月卡' }, secrets.CHECKOUT_SECRET, now);
+    const created = await invoke('order', { action: 'create', sessionToken: login.data.sessionToken, checkoutToken }, { user: openid });
+    expect(created).toMatchObject({ ok: true, data: { order: { status: 'PAYING', amountFen: 1230 }, payment: { signType: 'RSA' } } });
+    const orderNo: string = created.data.order.orderNo;
+    expect(standin.docs('orders').find((o) => o._id === orderNo)).toMatchObject({ status: 'PAYING', payInfo: { signType: 'RSA' } });
+
+    const respData = JSON.stringify({
+      resp_code: '00000000', resp_desc: '交易成功', huifu_id: TEST_IDS.huifuId, req_seq_id: orderNo, req_date: shanghaiDate(now),
+      trans_type: 'T_MINIAPP', hf_seq_id: `0029000${orderNo}`, trans_amt: fenToYuan(1230), trans_stat: 'S', notify_type: 1, end_time: '20261123120000',
+    });
+    const form = new URLSearchParams({ resp_code: '00000000', resp_data: respData, sign: signRsaSha256(respData, keys.huifuPrivateKey) }).toString();
+    const ack = await invoke('payNotify', {
+      httpMethod: 'POST', path: '/huifu/notify', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from(form).toString('base64'), isBase64Encoded: true,
+    });
+    expect(ack).toMatchObject({ statusCode: 200, body: `RECV_ORD_ID_${orderNo}` });
+    expect(standin.docs('orders').find((o) => o._id === orderNo)).toMatchObject({ status: 'PAID' });
+
+    const path = `/orders/${orderNo}`;
+    const headers = signMerchantRequest(secrets.MERCHANT_API_SECRET, 'GET', path, '', Date.now());
+    const lookup = await invoke('merchant', { httpMethod: 'GET', path: `/merchant${path}`, headers, body: '', isBase64Encoded: false });
+    expect(lookup.statusCode).toBe(200);
+    expect(JSON.parse(lookup.body)).toMatchObject({ ok: true, data: { orderNo, status: 'PAID' } });
+
+    const report = await invoke('reconcile', { Type: 'Timer', TriggerName: 'everyMinute', Time: new Date().toISOString(), Message: '' });
+    expect(report).toMatchObject({ ok: true, data: { webhooksDelivered: 1 } });
+    expect(appBackend.received.map((r) => JSON.parse(r.body).event)).toContain('order.paid');
+  }, 120_000);
+});
+
+describe('callers: each function serves only who it is for, refusing the rest before touching storage', () => {
+  const httpEvent = { httpMethod: 'POST', path: '/huifu/notify', headers: {}, body: 'resp_data=x&sign=y', isBase64Encoded: false };
+  it.each([
+    ['payNotify', httpEvent, { statusCode: 403 }],
+    ['merchant', { ...httpEvent, path: '/merchant/refunds' }, { statusCode: 403 }],
+    ['reconcile', {}, { ok: false, error: { code: 'FORBIDDEN_CALLER' } }],
+  ] as const)('%s refuses a mini-program user (wx.cloud.callFunction)', async (fn, event, answer) => {
+    const before = standin.requests.length;
+    expect(await invoke(fn, event, { user: 'o_mallory_01' })).toMatchObject(answer);
+    expect(standin.requests.length).toBe(before);
+  });
+
+  it.each(['login', 'order'] as const)('%s refuses an invocation with no mini-program user', async (fn) => {
+    const before = standin.requests.length;
+    expect(await invoke(fn, fn === 'login' ? { code: 'abc' } : { action: 'list', sessionToken: 'x'.repeat(20) })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN_CALLER' } });
+    expect(standin.requests.length).toBe(before);
+  });
+
+  it('a login code that resolves to another user than the caller is refused', async () => {
+    expect(await invoke('login', { code: wechat.mintCode('o_victim_0001') }, { user: 'o_attacker_01' })).toMatchObject({ ok: false, error: { code: 'UNAUTHENTICATED' } });
+  });
+});
+
+describe('least privilege', () => {
+  it('payNotify is not given the merchant private key or any token secret', () => {
+    expect(variablesFor('payNotify')).not.toEqual(expect.arrayContaining(['HUIFU_MERCHANT_PRIVATE_KEY']));
+    for (const name of ['SESSION_SECRET', 'CHECKOUT_SECRET', 'MERCHANT_API_SECRET', 'APP_WEBHOOK_SECRET', 'WX_SECRET']) expect(variablesFor('payNotify')).not.toContain(name);
+  });
+});
