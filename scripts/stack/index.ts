@@ -25,7 +25,7 @@ import { closeServer, listen, readBody, send } from '../lib/http';
 import { loadOrCreateKeys } from '../lib/local-keys';
 import { writeStackState } from '../lib/stack-state';
 import { DEV_APPID, localStackEnv, SANDBOX_IDS, usesRealHuifu, usesRealWechat } from './env';
-import { startHuifuSandbox, type HuifuSandbox } from './huifu-sandbox';
+import { startHuifuSandbox, type HuifuSandbox } from './huifu';
 import { startWechatSandbox, type WechatSandbox } from './wechat-sandbox';
 
 export { DEV_APPID, localStackEnv } from './env';

@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { HuifuClient } from '../../cloudfunctions/src/providers/huifu/client';
 import {
   HuifuBusinessError,
+  HuifuCloseExistsError,
   HuifuCloseTooEarlyError,
   HuifuDuplicateRequestError,
   HuifuGatewayError,
@@ -11,7 +12,7 @@ import {
 } from '../../cloudfunctions/src/providers/huifu/errors';
 import { classifyNotification, parseEnvelope, verifyEnvelope } from '../../cloudfunctions/src/providers/huifu/notify';
 import { shanghaiDate } from '../../cloudfunctions/src/domain/time';
-import type { HuifuSandbox } from '../../scripts/stack/huifu-sandbox';
+import type { HuifuSandbox } from '../../scripts/stack/huifu';
 import { nextOrderNo } from '../support/fixtures';
 import { clientFor, makeHuifuKeys, startNotifyReceiver, startTestSandbox, TEST_IDS, type NotifyReceiver } from '../support/huifu';
 
@@ -112,14 +113,16 @@ describe.each(['v2', 'v4'] as const)('Huifu client ↔ sandbox, API %s', (apiVer
 describe('Huifu close, close query and bill files (v2 paths in both generations)', () => {
   const client = () => clientFor(sandbox, keys, { apiVersion: 'v4' });
 
-  it('defers a close within 60 s of creation, then closes, and refuses closing a paid trade', async () => {
+  it('refuses a close within 60 s of creation; a close answers P, close query settles it S, and a second close is refused', async () => {
     const command = paymentCommand();
     await client().createMiniAppPayment(command);
     const close = { reqSeqId: nextOrderNo('C'), reqDate: command.reqDate, orderNo: command.orderNo, orderReqDate: command.reqDate };
     await expect(client().close(close)).rejects.toBeInstanceOf(HuifuCloseTooEarlyError);
     sandbox.advanceClock(61_000);
-    expect(await client().close(close)).toEqual({ closeState: 'SUCCEEDED', tradeState: 'PROCESSING' });
+    expect(await client().close(close)).toEqual({ closeState: 'PROCESSING', tradeState: 'PROCESSING' });
+    await expect(client().close({ ...close, reqSeqId: nextOrderNo('C') })).rejects.toBeInstanceOf(HuifuCloseExistsError);
     expect(await client().queryClose(close)).toMatchObject({ closeState: 'SUCCEEDED' });
+    await expect(sandbox.pay(command.orderNo, 'S')).rejects.toThrow(/closed/);
 
     const paid = paymentCommand();
     await client().createMiniAppPayment(paid);

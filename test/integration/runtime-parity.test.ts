@@ -22,7 +22,7 @@ import { signRsaSha256 } from '../../cloudfunctions/src/providers/huifu/sign';
 import { COLLECTIONS, UNIQUE_INDEXES } from '../../cloudfunctions/src/store/cloudbase';
 import { startCloudbaseStandin, type CloudbaseStandin } from '../../scripts/lib/cloudbase-standin';
 import { ensureRuntimeNode } from '../../scripts/lib/runtime-node';
-import type { HuifuSandbox } from '../../scripts/stack/huifu-sandbox';
+import type { HuifuSandbox } from '../../scripts/stack/huifu';
 import { startWechatSandbox, type WechatSandbox } from '../../scripts/stack/wechat-sandbox';
 import { makeHuifuKeys, startNotifyReceiver, startTestSandbox, TEST_IDS, type NotifyReceiver } from '../support/huifu';
 

@@ -1,7 +1,7 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { HuifuClient, type HuifuClientOptions } from '../../cloudfunctions/src/providers/huifu/client';
-import { startHuifuSandbox, type HuifuSandbox, type HuifuSandboxOptions } from '../../scripts/stack/huifu-sandbox';
+import { startHuifuSandbox, type HuifuSandbox, type HuifuSandboxOptions } from '../../scripts/stack/huifu';
 import { closeServer, listen, readBody } from '../../scripts/lib/http';
 
 export interface HuifuKeys {
