@@ -69,10 +69,10 @@ async function benchNotifications(dataDir: string) {
       const orderNo = `B${String(now)}${String(i).padStart(8, '0')}`;
       const order: Order = {
         orderNo, appRef: `bench-${orderNo}`, openid: 'o_bench', amountFen: 100 + i, description: 'bench', attach: null, status: 'PAYING', version: 1,
-        refundedFen: 0, refundReservedFen: 0, reqDate: shanghaiDate(now), expiresAt: now + 3600_000, hfSeqId: null, payInfo: null, outTransId: null,
-        partyOrderId: null, feeFen: null, paidAt: null, closedAt: null, lastQueriedAt: null, flag: null, createdAt: now, updatedAt: now,
+        refundedFen: 0, refundReservedFen: 0, refundLedger: {}, reqDate: shanghaiDate(now), expiresAt: now + 3600_000, hfSeqId: null, payInfo: null, outTransId: null,
+        partyOrderId: null, feeFen: null, paidAt: null, closedAt: null, lastQueriedAt: null, flags: [], cancelRequestedAt: null, closeRequest: null, createdAt: now, updatedAt: now,
       };
-      await stack.deps.store.insertOrder(order);
+      await stack.deps.store.insertOrder(order, { from: null, to: 'PAYING', source: 'api', at: now, detail: 'bench' });
       const respData = JSON.stringify({ resp_code: '00000000', huifu_id: stack.config.huifu.huifuId, req_seq_id: orderNo, req_date: order.reqDate, trans_stat: 'S', trans_amt: fenToYuan(order.amountFen), hf_seq_id: `0029${orderNo}`, notify_type: 1 });
       originals.push(new URLSearchParams({ resp_data: respData, sign: signRsaSha256(respData, huifuKey) }).toString());
     }
@@ -99,7 +99,7 @@ async function benchNotifications(dataDir: string) {
     await closeServer(floorServer);
 
     const real = await load(stack.config.huifuApi.notifyUrl, bodies, CONCURRENCY);
-    const paid = (await stack.deps.store.findOrders({ statuses: ['PAID'], limit: NOTIFICATIONS })).length;
+    const paid = (await stack.deps.store.listOrders({ status: 'PAID', limit: NOTIFICATIONS })).length;
     const summary = (r: typeof real) => ({ throughputPerSec: round(bodies.length / r.seconds, 0), p50Ms: round(percentile(r.latencies, 50)), p99Ms: round(percentile(r.latencies, 99)), non200: r.non200 });
     return { requests: bodies.length, concurrency: CONCURRENCY, ordersPaid: paid, stack: summary(real), floor: summary(floor), throughputRatio: round(bodies.length / real.seconds / (bodies.length / floor.seconds)) };
   } finally {

@@ -4,7 +4,7 @@
  * running `pnpm dev` and its files are never touched. It always uses the built-in sandboxes; of .env.local it takes
  * only what the sandboxes support (HUIFU_API_VERSION). Exits 0 only if every step matched expectations.
  */
-import { formatFen, type CreateResult, type FunctionResponse, type LoginResult, type OrderView, type PreviewResult, type RefundView } from '@cashier/shared';
+import { formatFen, type CancelResult, type CreateResult, type FunctionResponse, type LoginResult, type OrderView, type PreviewResult, type RefundView } from '@cashier/shared';
 import { signMerchantRequest } from '../cloudfunctions/src/auth/merchant-signature';
 import { checkoutPath, mintCheckoutToken } from '../cloudfunctions/src/auth/checkout';
 import { silentLogger } from '../cloudfunctions/src/services/deps';
@@ -44,12 +44,20 @@ export async function runDemo(options: { dataDir?: string; write?: (text: string
   if (options.write) write = options.write;
   const dataDir = options.dataDir ?? join(process.env.CASHIER_DATA_DIR ?? '.local', 'demo');
   const env = options.env?.HUIFU_API_VERSION ? { HUIFU_API_VERSION: options.env.HUIFU_API_VERSION } : {};
-  const stack = await startStack({ dataDir, sqlitePath: join(dataDir, 'demo.db'), env, reconcileIntervalMs: 0, log: silentLogger, notifyRetryDelayMs: 200, refundSettleMs: 300 });
+  // One clock for our functions and both sandboxes, so the demo can skip ahead past Huifu's one-minute close rule.
+  let skipped = 0;
+  const clock = { now: () => Date.now() + skipped };
+  const stack = await startStack({ dataDir, sqlitePath: join(dataDir, 'demo.db'), env, reconcileIntervalMs: 0, log: silentLogger, notifyRetryDelayMs: 200, refundSettleMs: 300, clock });
+  const skip = (ms: number) => {
+    skipped += ms;
+    stack.huifu!.advanceClock(ms);
+    stack.wechat!.advanceClock(ms);
+  };
   try {
     write(`local stack: functions ${stack.urls.functions}, WeChat sandbox ${stack.urls.wechat}, Huifu sandbox ${stack.urls.huifu} (${stack.config.huifuApi.apiVersion})\n\n`);
     const ref = `DEMO${Date.now()}`;
     const amountFen = 1230;
-    const token = await mintCheckoutToken({ ref, amountFen, description: '会员月卡（演示）' }, stack.config.checkout.secret, Date.now());
+    const token = await mintCheckoutToken({ ref, amountFen, description: '会员月卡（演示）' }, stack.config.checkout.secret, clock.now());
     line('App backend', 'mints checkout token (JWT HS256)', `ref=${ref} amount_fen=${amountFen} (${formatFen(amountFen)})`);
     line('Native app', 'WXLaunchMiniProgram', `path=${short(checkoutPath(token), 40)} (${checkoutPath(token).length} chars)`);
 
@@ -116,9 +124,29 @@ export async function runDemo(options: { dataDir?: string; write?: (text: string
     expectThat(['order.paid', 'order.partially_refunded', 'refund.succeeded'].every((e) => events.has(e)) && hooks.every((h) => h.signatureValid), 'the app backend received every signed webhook');
     line('App backend', 'webhooks received (all)', hooks.map((h) => `${h.event}${h.signatureValid ? ' ✓' : ' INVALID'}`).join(', '));
 
-    const history = await stack.deps.store.listOrderEvents(orderNo);
-    write(`\norder ${orderNo} history:\n`);
-    for (const e of history) write(`    ${new Date(e.at).toISOString()}  ${String(e.from ?? '-').padEnd(8)} → ${String(e.to ?? '-').padEnd(8)}  ${e.source.padEnd(9)} ${e.detail}\n`);
+    // A second order the user abandons: Huifu closes asynchronously (P), and reconcile follows the same close request
+    // with close query until S, never sending a second close.
+    const otherRef = `DEMO${Date.now()}B`;
+    const otherToken = await mintCheckoutToken({ ref: otherRef, amountFen: 990, description: '季卡（演示，未支付）' }, stack.config.checkout.secret, clock.now());
+    const other = await call<CreateResult>(stack, 'order', { action: 'create', sessionToken: session.sessionToken, checkoutToken: otherToken });
+    line('fn order.create', 'a second order, left unpaid', `order=${other.order.orderNo} ${formatFen(990)} status=${other.order.status}`);
+    skip(61_000);
+    line('(clock)', 'skips 61 s', 'Huifu refuses closing a trade younger than a minute');
+    const cancelled = await call<CancelResult>(stack, 'order', { action: 'cancel', sessionToken: session.sessionToken, orderNo: other.order.orderNo });
+    const closeRequest = (await stack.deps.store.getOrder(other.order.orderNo))!.closeRequest!;
+    expectThat(cancelled.state === 'CLOSING' && closeRequest.state === 'PROCESSING', 'Huifu answers the close P and the order is CLOSING');
+    line('fn order.cancel', 'close sent to Huifu → P', `close=${closeRequest.reqSeqId} answer: ${cancelled.state}, order still ${cancelled.order.status}`);
+    skip(15_000);
+    await call(stack, 'reconcile', {});
+    const closed = (await stack.deps.store.getOrder(other.order.orderNo))!;
+    const huifuCalls = stack.huifu!.requests.filter((r) => r.reqSeqId === closeRequest.reqSeqId && (r.operation === 'close' || r.operation === 'closeQuery'));
+    expectThat(closed.status === 'CLOSED' && closed.closeRequest?.reqSeqId === closeRequest.reqSeqId && huifuCalls.map((r) => r.operation).join(',') === 'close,closeQuery', 'reconcile follows the same close with close query until S, and the order is CLOSED');
+    line('fn reconcile', 'close query, same request → S', `Huifu calls: ${huifuCalls.map((r) => r.operation).join(' → ')}; order ${closed.status}`);
+
+    for (const [label, no] of [['paid and partly refunded', orderNo], ['cancelled', other.order.orderNo]] as const) {
+      write(`\norder ${no} (${label}) history:\n`);
+      for (const e of await stack.deps.store.listOrderEvents(no)) write(`    ${new Date(e.at).toISOString()}  ${String(e.from ?? '-').padEnd(8)} → ${String(e.to ?? '-').padEnd(8)}  ${e.source.padEnd(9)} ${e.detail}\n`);
+    }
     write(`\ndemo passed: ${step} steps, order ${orderNo} paid ${formatFen(order.amountFen)}, refunded ${formatFen(refunded.refundedFen)}\n`);
   } finally {
     await stack.stop();

@@ -57,8 +57,8 @@ export async function runOps(deps: Deps, argv: string[], out: Out): Promise<numb
         out(`no order with number or ref ${safe(key)}`);
         return 1;
       }
-      out(`order ${order.orderNo}  ref ${safe(order.appRef)}  ${order.status}  ${formatFen(order.amountFen)}  refunded ${formatFen(order.refundedFen)}${order.flag ? `  FLAG ${safe(order.flag)}` : ''}`);
-      out(`  huifu: req_date ${order.reqDate}  hf_seq_id ${safe(order.hfSeqId)}  out_trans_id ${safe(order.outTransId)}`);
+      out(`order ${order.orderNo}  ref ${safe(order.appRef)}  ${order.status}  ${formatFen(order.amountFen)}  refunded ${formatFen(order.refundedFen)}${order.flags.length ? `  FLAGS ${order.flags.map(safe).join(',')}` : ''}${order.cancelRequestedAt ? '  CANCEL REQUESTED' : ''}`);
+      out(`  huifu: req_date ${order.reqDate}  hf_seq_id ${safe(order.hfSeqId)}  out_trans_id ${safe(order.outTransId)}${order.closeRequest ? `  close ${order.closeRequest.reqSeqId} ${order.closeRequest.state}` : ''}`);
       for (const e of await deps.store.listOrderEvents(order.orderNo)) out(`  ${new Date(e.at).toISOString()}  ${e.from ?? '-'} → ${e.to ?? '-'}  ${e.source}  ${safe(e.detail)}`);
       for (const r of await deps.store.listRefundsByOrder(order.orderNo)) out(`  refund ${safe(r.refundNo)}  ${r.status}  ${formatFen(r.amountFen)}${r.failReason ? `  ${safe(r.failReason)}` : ''}`);
       for (const n of await deps.store.listNotifications({ reqSeqId: order.orderNo, limit: 20 })) out(`  notification ${n.id.slice(0, 12)}  type ${n.notifyType ?? '-'}  ${safe(n.transStat)}  ${safe(n.outcome)}`);

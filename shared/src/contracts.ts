@@ -98,13 +98,17 @@ export type CreateResult = z.infer<typeof CreateResult>;
 export const ListResult = z.strictObject({ orders: z.array(OrderView), nextCursor: z.string().nullable() });
 export type ListResult = z.infer<typeof ListResult>;
 
+/** CLOSED: closed at Huifu and here. CLOSING: Huifu is closing it; the order stays unpayable-by-intent and reconcile finishes. */
+export const CancelResult = z.strictObject({ order: OrderView, state: z.enum(['CLOSED', 'CLOSING']) });
+export type CancelResult = z.infer<typeof CancelResult>;
+
 /** What each order action answers with on success. */
 export interface OrderResults {
   preview: PreviewResult;
   create: CreateResult;
   get: OrderView;
   list: ListResult;
-  cancel: OrderView;
+  cancel: CancelResult;
   pay: CreateResult;
 }
 

@@ -16,6 +16,9 @@ describe('pnpm demo', () => {
     expect(output).toMatch(/refund=RF\d+ amount=¥5\.00 → PENDING/);
     expect(output).toMatch(/trans_stat S, acked → refund SUCCEEDED/);
     expect(output).toMatch(/order\.paid ✓, order\.partially_refunded ✓, refund\.succeeded ✓/);
-    expect(output).toMatch(/demo passed: 17 steps/);
+    expect(output).toMatch(/fn order\.cancel\s+close sent to Huifu → P\s+close=C\w+ answer: CLOSING, order still PAYING/);
+    expect(output).toMatch(/fn reconcile\s+close query, same request → S\s+Huifu calls: close → closeQuery; order CLOSED/);
+    expect(output).toMatch(/\(cancelled\) history:[\s\S]*close C\w+ sent to Huifu[\s\S]*close query C\w+: close SUCCEEDED[\s\S]*PAYING +→ CLOSED/);
+    expect(output).toMatch(/demo passed: 21 steps/);
   });
 });

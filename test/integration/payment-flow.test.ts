@@ -1,4 +1,4 @@
-import type { CreateResult, FunctionResponse, ListResult, OrderView, PreviewResult } from '@cashier/shared';
+import type { CancelResult, CreateResult, FunctionResponse, ListResult, OrderView, PreviewResult } from '@cashier/shared';
 import { startTestStack, type TestStack } from '../support/stack';
 
 let stack: TestStack;
@@ -114,32 +114,38 @@ describe('the payment flow over loopback HTTP', () => {
   it('closes an expired order at Huifu, then locally; money taken after that becomes PAID_AFTER_CLOSE', async () => {
     const { sessionToken, orderNo } = await startPayment();
     stack.advance(31 * 60_000);
-    await stack.reconcile();
+    await stack.reconcile(); // close sent, Huifu answers P
+    expect((await getOrder(sessionToken, orderNo)).status).toBe('PAYING');
+    stack.advance(15_000);
+    await stack.reconcile(); // close query on the same request: S
     expect((await getOrder(sessionToken, orderNo)).status).toBe('CLOSED');
     expect(stack.huifu!.trade(orderNo)).toMatchObject({ closed: true, state: 'P' });
 
     await stack.huifu!.pay(orderNo, 'S', { force: true });
     await stack.huifu!.idle();
     const order = await stack.deps.store.getOrder(orderNo);
-    expect(order).toMatchObject({ status: 'PAID_AFTER_CLOSE', flag: 'PAID_AFTER_CLOSE' });
+    expect(order).toMatchObject({ status: 'PAID_AFTER_CLOSE', flags: ['PAID_AFTER_CLOSE'] });
     expect((await stack.deps.store.listWebhooks({ orderNo, limit: 5 })).map((w) => w.event).sort()).toEqual(['order.closed', 'order.paid_after_close']);
   });
 
-  it('defers a cancel within a minute of creation, then reconcile closes it', async () => {
+  it('a cancel within a minute of creation is kept and answered CLOSING; reconcile closes it once Huifu allows', async () => {
     const { sessionToken, orderNo } = await startPayment();
-    const answer = await stack.call<FunctionResponse<unknown>>('order', { action: 'cancel', sessionToken, orderNo });
-    expect(answer).toMatchObject({ ok: false, error: { code: 'ORDER_CLOSE_DEFERRED', retryable: true } });
-    expect((await stack.deps.store.getOrder(orderNo))!.flag).toBe('CANCEL_REQUESTED');
+    const answer = await stack.data<CancelResult>('order', { action: 'cancel', sessionToken, orderNo });
+    expect(answer).toMatchObject({ state: 'CLOSING', order: { status: 'PAYING' } });
+    expect(await stack.deps.store.getOrder(orderNo)).toMatchObject({ cancelRequestedAt: expect.any(Number), flags: [] });
     stack.advance(61_000);
+    await stack.reconcile();
+    stack.advance(15_000);
     await stack.reconcile();
     expect((await stack.deps.store.getOrder(orderNo))!.status).toBe('CLOSED');
     await expect(stack.huifu!.pay(orderNo, 'S')).rejects.toThrow(/closed/);
   });
 
-  it('cancels at Huifu and locally once the trade is over a minute old', async () => {
+  it('a cancelled order cannot be paid again while it is being closed', async () => {
     const { sessionToken, orderNo } = await startPayment();
     stack.advance(61_000);
-    expect(await stack.data<OrderView>('order', { action: 'cancel', sessionToken, orderNo })).toMatchObject({ status: 'CLOSED' });
+    expect(await stack.data<CancelResult>('order', { action: 'cancel', sessionToken, orderNo })).toMatchObject({ state: 'CLOSING' });
+    expect(await stack.call('order', { action: 'pay', sessionToken, orderNo })).toMatchObject({ ok: false, error: { code: 'ORDER_NOT_PAYABLE' } });
   });
 
   it('a Huifu 500 on create leaves the order to be retried with the same req_seq_id: one trade only', async () => {
@@ -152,7 +158,7 @@ describe('the payment flow over loopback HTTP', () => {
     expect(retried.order.status).toBe('PAYING');
     const creates = stack.huifu!.requests.filter((r) => r.operation === 'create' && r.reqSeqId === retried.order.orderNo);
     expect(creates.map((r) => r.httpStatus)).toEqual([500, 200]);
-    expect((await stack.deps.store.getOrder(retried.order.orderNo))!.flag).toBeNull();
+    expect((await stack.deps.store.getOrder(retried.order.orderNo))!.flags).toEqual([]);
   });
 
   it('pages a user\'s orders newest first', async () => {
@@ -209,7 +215,7 @@ describe('a create whose answer is lost (Huifu processed it, the connection time
     const first = await slow.call<FunctionResponse<CreateResult>>('order', { action: 'create', sessionToken, checkoutToken });
     expect(first).toMatchObject({ ok: false, error: { code: 'PAYMENT_GATEWAY_UNAVAILABLE', retryable: true } });
     const [order] = await slow.deps.store.listOrdersByOpenid('o_frank_001', { limit: 1 });
-    expect(order).toMatchObject({ status: 'CREATED', flag: 'CREATE_UNCERTAIN' });
+    expect(order).toMatchObject({ status: 'CREATED', flags: ['CREATE_UNCERTAIN'] });
 
     const retried = await slow.data<CreateResult>('order', { action: 'create', sessionToken, checkoutToken });
     expect(retried.order.orderNo).toBe(order!.orderNo);

@@ -31,6 +31,8 @@ async function payingOrder(amountFen = 100): Promise<string> {
   return created.order.orderNo;
 }
 
+const rejectionCount = async (reason: string) =>
+  (await stack.deps.store.listRejections()).counts.filter((c) => c.reason === reason).reduce((sum, c) => sum + c.count, 0);
 const transitionsTo = async (orderNo: string, to: string) => (await stack.deps.store.listOrderEvents(orderNo)).filter((e) => e.to === to && e.from !== to).length;
 const sha = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 
@@ -53,7 +55,7 @@ describe('duplicates', () => {
   });
 });
 
-describe('hostile or broken notifications: non-200, no state change, recorded as rejected with the reason', () => {
+describe('hostile or broken notifications: non-200, no state change, counted by reason (never stored one by one)', () => {
   const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
 
   it.each([
@@ -67,27 +69,50 @@ describe('hostile or broken notifications: non-200, no state change, recorded as
     const orderNo = await payingOrder();
     const respData = signer.payRespData({ orderNo, amountFen: 100 });
     const body = build(respData, signer.sign(respData));
+    const before = await rejectionCount(reason as string);
     const answer = await postNotification(stack, body, type === 'form' ? 'application/x-www-form-urlencoded' : type);
     expect(answer.status).not.toBe(200);
     expect((await stack.deps.store.getOrder(orderNo))!.status).toBe('PAYING');
-    const stored = await stack.deps.store.getNotification(sha(body));
-    expect(stored?.outcome).toBe(`rejected:${reason}`);
+    expect(await stack.deps.store.getNotification(sha(body))).toBeNull();
+    expect(await stack.deps.store.getNotification(sha(respData))).toBeNull();
+    expect(await rejectionCount(reason as string)).toBe(before + 1);
   });
 });
 
 describe('notifications that do not match the order', () => {
-  it('an amount that differs is refused and the order flagged', async () => {
-    const orderNo = await payingOrder(100);
-    const answer = await postNotification(stack, signer.form(signer.payRespData({ orderNo, amountFen: 1 })));
+  it.each([
+    ['1 fen of 100', 100, 1],
+    ['1 fen short', 100, 99],
+    ['1 fen over', 100, 101],
+    ['1 fen short of a whole yuan amount', 1000, 999],
+  ])('an amount that differs (%s) is refused, the order flagged and otherwise unchanged', async (_what, orderFen, notifiedFen) => {
+    const orderNo = await payingOrder(orderFen);
+    const before = await stack.deps.store.getOrder(orderNo);
+    const answer = await postNotification(stack, signer.form(signer.payRespData({ orderNo, amountFen: notifiedFen })));
     expect(answer.status).toBe(409);
-    expect(await stack.deps.store.getOrder(orderNo)).toMatchObject({ status: 'PAYING', flag: 'AMOUNT_MISMATCH' });
+    const after = await stack.deps.store.getOrder(orderNo);
+    expect(after).toMatchObject({ status: 'PAYING', flags: ['AMOUNT_MISMATCH'], paidAt: null, hfSeqId: before!.hfSeqId });
+    expect(await stack.deps.store.listWebhooks({ orderNo, limit: 5 })).toEqual([]);
+  });
+
+  it.each([
+    ['a leading zero', '019.90'],
+    ['more digits than Huifu carries', '1000000000000.00'],
+  ])('a validly signed notification with an amount the schema refuses (%s) is kept as rejected and answered 4xx, not 500', async (_what, amount) => {
+    const orderNo = await payingOrder(1990);
+    const respData = signer.payRespData({ orderNo, amountFen: 1990 }).replace('"19.90"', `"${amount}"`);
+    expect(respData).toContain(amount);
+    const answer = await postNotification(stack, signer.form(respData));
+    expect(answer.status).toBe(400);
+    expect((await stack.deps.store.getNotification(sha(respData)))?.outcome).toBe('rejected:invalid_fields');
+    expect((await stack.deps.store.getOrder(orderNo))!.status).toBe('PAYING');
   });
 
   it('another merchant\'s huifu_id is refused and the order flagged', async () => {
     const orderNo = await payingOrder(100);
     const answer = await postNotification(stack, signer.form(signer.payRespData({ orderNo, amountFen: 100, huifuId: '6666000199999999' })));
     expect(answer.status).toBe(409);
-    expect(await stack.deps.store.getOrder(orderNo)).toMatchObject({ status: 'PAYING', flag: 'NOTIFY_MISMATCH' });
+    expect(await stack.deps.store.getOrder(orderNo)).toMatchObject({ status: 'PAYING', flags: ['NOTIFY_MISMATCH'] });
   });
 
   it('an unknown req_seq_id is refused and recorded', async () => {
@@ -107,18 +132,21 @@ describe('out of order', () => {
 
   it('a success arriving before the create answer was stored: CREATED → PAID, and the late create answer changes nothing', async () => {
     const order: Order = makeOrder({ orderNo: nextOrderNo('P'), openid: 'o_rel_user_1', createdAt: stack.clock.now(), expiresAt: stack.clock.now() + 600_000, reqDate: shanghaiDate(stack.clock.now()) });
-    await stack.deps.store.insertOrder(order);
+    await stack.deps.store.insertOrder(order, { from: null, to: 'CREATED', source: 'api', at: order.createdAt, detail: 'created' });
     expect((await postNotification(stack, signer.form(signer.payRespData({ orderNo: order.orderNo, amountFen: order.amountFen })))).status).toBe(200);
     expect((await stack.deps.store.getOrder(order.orderNo))!.status).toBe('PAID');
-    expect(await stack.deps.store.updateOrder(order.orderNo, { status: 'CREATED', version: 1 }, { status: 'PAYING', updatedAt: 1 })).toBe(false);
+    expect(await stack.deps.store.updateOrder(order, { status: 'PAYING', updatedAt: 1 })).toBeNull();
   });
 
   it('a success after close: PAID_AFTER_CLOSE, flagged', async () => {
     const orderNo = await payingOrder();
     stack.advance(61_000);
     await stack.data('order', { action: 'cancel', sessionToken: await stack.loginAs('o_rel_user_1'), orderNo });
+    stack.advance(15_000);
+    await stack.reconcile();
+    expect((await stack.deps.store.getOrder(orderNo))!.status).toBe('CLOSED');
     expect((await postNotification(stack, signer.form(signer.payRespData({ orderNo, amountFen: 100 })))).status).toBe(200);
-    expect(await stack.deps.store.getOrder(orderNo)).toMatchObject({ status: 'PAID_AFTER_CLOSE', flag: 'PAID_AFTER_CLOSE' });
+    expect(await stack.deps.store.getOrder(orderNo)).toMatchObject({ status: 'PAID_AFTER_CLOSE', flags: ['PAID_AFTER_CLOSE'] });
   });
 });
 
@@ -127,26 +155,27 @@ describe('crashes and failing storage', () => {
     const orderNo = await payingOrder();
     const body = signer.form(signer.payRespData({ orderNo, amountFen: 100 }));
     const store = stack.deps.store;
-    const original = store.appendOrderEvent.bind(store);
+    const original = store.insertWebhook.bind(store);
     let failures = 1;
-    store.appendOrderEvent = async (event) => {
-      if (failures > 0 && event.to === 'PAID') {
+    store.insertWebhook = async (hook) => {
+      if (failures > 0) {
         failures -= 1;
         throw new Error('disk I/O error');
       }
-      return original(event);
+      return original(hook);
     };
     try {
-      expect((await postNotification(stack, body)).status).toBe(500); // the CAS won, then the write after it failed
+      expect((await postNotification(stack, body)).status).toBe(500);
+      // SQLite ran the notification as one transaction: nothing of the failed attempt stayed.
+      expect((await store.getOrder(orderNo))!.status).toBe('PAYING');
       expect((await postNotification(stack, body)).status).toBe(200);
     } finally {
-      store.appendOrderEvent = original;
+      store.insertWebhook = original;
     }
     expect((await store.getOrder(orderNo))!.status).toBe('PAID');
-    // The retry saw PAID (no second transition) and wrote what the failed attempt could not: one event, one webhook.
     expect(await transitionsTo(orderNo, 'PAID')).toBe(1);
     expect((await store.listWebhooks({ orderNo, limit: 10 })).map((w) => w.event)).toEqual(['order.paid']);
-    expect((await store.getNotification(sha(new URLSearchParams(body).get('resp_data')!)))?.outcome).toBe('duplicate');
+    expect((await store.getNotification(sha(new URLSearchParams(body).get('resp_data')!)))?.outcome).toBe('applied');
   });
 
   it('a process killed after Huifu took the money but before anything was stored: the next reconcile converges', async () => {

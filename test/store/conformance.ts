@@ -1,6 +1,8 @@
-import { DuplicateError, type Store } from '../../cloudfunctions/src/store/port';
-import type { AppWebhook, InboxNotification } from '../../cloudfunctions/src/domain/types';
+import type { AppWebhook, InboxNotification, Order } from '../../cloudfunctions/src/domain/types';
+import { DuplicateError, type OrderEventInput, type Store } from '../../cloudfunctions/src/store/port';
 import { makeOrder, makeRefund } from '../support/fixtures';
+
+const created: OrderEventInput = { from: null, to: 'CREATED', source: 'api', at: 1, detail: 'created' };
 
 /**
  * One behaviour for every store adapter. `open` returns a fresh, empty store for each test.
@@ -14,104 +16,86 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
     afterEach(async () => {
       await store.close();
     });
+    const insert = async (overrides: Partial<Order> = {}) => {
+      const order = makeOrder(overrides);
+      await store.insertOrder(order, created);
+      return order;
+    };
 
     describe('orders', () => {
       it('stores an order and reads it back by number and by app ref', async () => {
-        const order = makeOrder({ payInfo: { timeStamp: '1', nonceStr: 'n', package: 'prepay_id=x', signType: 'RSA', paySign: 's' } });
-        await store.insertOrder(order);
+        const order = await insert({ payInfo: { timeStamp: '1', nonceStr: 'n', package: 'prepay_id=x', signType: 'RSA', paySign: 's' }, flags: ['A'] });
         expect(await store.getOrder(order.orderNo)).toEqual(order);
         expect(await store.getOrderByRef(order.appRef)).toEqual(order);
         expect(await store.getOrder('NOPE0000000')).toBeNull();
       });
 
       it('rejects a duplicate order number or app ref with DuplicateError and keeps the first record', async () => {
-        const first = makeOrder();
-        await store.insertOrder(first);
-        await expect(store.insertOrder(makeOrder({ orderNo: first.orderNo, appRef: 'other-ref' }))).rejects.toMatchObject({
-          constructor: DuplicateError,
-          field: 'orderNo',
-        });
-        await expect(store.insertOrder(makeOrder({ appRef: first.appRef, amountFen: 999 }))).rejects.toMatchObject({
-          constructor: DuplicateError,
-          field: 'appRef',
-        });
+        const first = await insert();
+        await expect(store.insertOrder(makeOrder({ orderNo: first.orderNo, appRef: 'other-ref' }), created)).rejects.toMatchObject({ constructor: DuplicateError, field: 'orderNo' });
+        await expect(store.insertOrder(makeOrder({ appRef: first.appRef, amountFen: 999 }), created)).rejects.toMatchObject({ constructor: DuplicateError, field: 'appRef' });
         expect(await store.getOrder(first.orderNo)).toEqual(first);
         expect((await store.getOrderByRef(first.appRef))?.amountFen).toBe(first.amountFen);
       });
 
-      it('compare-and-set wins once, then reports false for a stale version or status', async () => {
-        const order = makeOrder();
-        await store.insertOrder(order);
-        expect(await store.updateOrder(order.orderNo, { status: 'CREATED', version: 1 }, { status: 'PAYING', updatedAt: 5 })).toBe(true);
-        expect(await store.updateOrder(order.orderNo, { status: 'CREATED', version: 1 }, { status: 'CLOSED', updatedAt: 6 })).toBe(false);
-        expect(await store.updateOrder(order.orderNo, { status: 'CREATED', version: 2 }, { status: 'CLOSED', updatedAt: 6 })).toBe(false);
-        const stored = await store.getOrder(order.orderNo);
-        expect(stored).toMatchObject({ status: 'PAYING', version: 2, updatedAt: 5 });
-        expect(await store.updateOrder('MISSING000000', { status: 'CREATED', version: 1 }, { status: 'PAYING', updatedAt: 1 })).toBe(false);
+      it('compare-and-set wins once, then refuses a stale version with the current status, and a stale status', async () => {
+        const order = await insert();
+        const paying = await store.updateOrder(order, { status: 'PAYING', updatedAt: 5 });
+        expect(paying).toMatchObject({ status: 'PAYING', version: 2, updatedAt: 5 });
+        // stale status (CREATED, v1)
+        expect(await store.updateOrder(order, { status: 'CLOSED', updatedAt: 6 })).toBeNull();
+        // current status, stale version: PAYING v2 is stored; a writer that read PAYING v2 wins, one holding v1 must not
+        const v2 = paying!;
+        expect(await store.updateOrder(v2, { lastQueriedAt: 7, updatedAt: 7 })).toMatchObject({ version: 3 });
+        expect(await store.updateOrder(v2, { flags: ['STALE'], updatedAt: 8 })).toBeNull();
+        expect(await store.getOrder(order.orderNo)).toMatchObject({ status: 'PAYING', version: 3, lastQueriedAt: 7, flags: [] });
+        expect(await store.updateOrder(makeOrder({ orderNo: 'MISSING000000' }), { status: 'PAYING', updatedAt: 1 })).toBeNull();
       });
 
       it('lets exactly one of 50 concurrent compare-and-set attempts win', async () => {
-        const order = makeOrder({ status: 'PAYING' });
-        await store.insertOrder(order);
-        const results = await Promise.all(
-          Array.from({ length: 50 }, (_, i) =>
-            store.updateOrder(order.orderNo, { status: 'PAYING', version: 1 }, { status: 'PAID', paidAt: i, updatedAt: i }),
-          ),
-        );
+        const order = await insert({ status: 'PAYING' });
+        const results = await Promise.all(Array.from({ length: 50 }, (_, i) => store.updateOrder(order, { status: 'PAID', paidAt: i, updatedAt: i })));
         expect(results.filter(Boolean)).toHaveLength(1);
         const stored = await store.getOrder(order.orderNo);
         expect(stored).toMatchObject({ status: 'PAID', version: 2 });
-        expect(stored!.paidAt).toBe(results.indexOf(true));
+        expect(stored!.paidAt).toBe(results.findIndex(Boolean));
+      });
+
+      it('replaces object fields whole: pay_info set over null, the close request replaced', async () => {
+        const order = await insert();
+        const payInfo = { timeStamp: '1', nonceStr: 'n', package: 'prepay_id=x', signType: 'RSA' as const, paySign: 's' };
+        const a = await store.updateOrder(order, { payInfo, closeRequest: { reqSeqId: 'C1', reqDate: '20251009', state: 'PROCESSING', at: 1 }, updatedAt: 2 });
+        const b = await store.updateOrder(a!, { closeRequest: { reqSeqId: 'C2', reqDate: '20251010', state: 'FAILED', at: 3 }, payInfo: null, updatedAt: 3 });
+        expect(await store.getOrder(order.orderNo)).toEqual(b);
+        expect(b).toMatchObject({ payInfo: null, closeRequest: { reqSeqId: 'C2', state: 'FAILED' } });
       });
 
       it('a write that would break an invariant fails whole and leaves the order as it was', async () => {
-        const order = makeOrder({ status: 'PAID' });
-        await store.insertOrder(order);
-        await expect(
-          store.updateOrder(order.orderNo, { status: 'PAID', version: 1 }, { status: 'REFUNDED', refundedFen: order.amountFen + 1, updatedAt: 9 }),
-        ).rejects.toThrow();
+        const order = await insert({ status: 'PAID' });
+        await expect(store.updateOrder(order, { status: 'REFUNDED', refundedFen: order.amountFen + 1, updatedAt: 9 })).rejects.toThrow();
+        // refunded amounts must match the ledger
+        await expect(store.updateOrder(order, { refundedFen: 10, updatedAt: 9 })).rejects.toThrow(/ledger/);
         expect(await store.getOrder(order.orderNo)).toEqual(order);
-        await expect(store.insertOrder(makeOrder({ refundedFen: -1 }))).rejects.toThrow();
-      });
-    });
-
-    describe('refund reservations', () => {
-      it('lets exactly 10 of 20 concurrent 10-fen reservations against 100 fen succeed', async () => {
-        const order = makeOrder({ status: 'PAID', amountFen: 100 });
-        await store.insertOrder(order);
-        const results = await Promise.all(Array.from({ length: 20 }, () => store.reserveRefund(order.orderNo, 10, 7)));
-        expect(results.filter(Boolean)).toHaveLength(10);
-        const stored = await store.getOrder(order.orderNo);
-        expect(stored!.refundReservedFen).toBe(100);
-        expect(await store.reserveRefund(order.orderNo, 1, 8)).toBe(false);
+        await expect(store.insertOrder(makeOrder({ refundedFen: -1 }), created)).rejects.toThrow();
       });
 
-      it('counts refunded money as used and refuses orders that took no money', async () => {
-        const paid = makeOrder({ status: 'PARTIALLY_REFUNDED', amountFen: 100, refundedFen: 60 });
-        await store.insertOrder(paid);
-        expect(await store.reserveRefund(paid.orderNo, 50, 1)).toBe(false);
-        expect(await store.reserveRefund(paid.orderNo, 40, 1)).toBe(true);
-        const unpaid = makeOrder({ status: 'PAYING' });
-        await store.insertOrder(unpaid);
-        expect(await store.reserveRefund(unpaid.orderNo, 1, 1)).toBe(false);
-        expect((await store.getOrder(unpaid.orderNo))!.version).toBe(1);
-      });
-
-      it('releases a reservation, never below zero', async () => {
-        const order = makeOrder({ status: 'PAID', amountFen: 100 });
-        await store.insertOrder(order);
-        await store.reserveRefund(order.orderNo, 30, 1);
-        await store.releaseRefund(order.orderNo, 20, 2);
-        expect((await store.getOrder(order.orderNo))!.refundReservedFen).toBe(10);
-        await store.releaseRefund(order.orderNo, 50, 3);
-        expect((await store.getOrder(order.orderNo))!.refundReservedFen).toBe(0);
+      it('records the audit event in the same write as the change, and only when the change wins', async () => {
+        const order = await insert();
+        await store.updateOrder(order, { status: 'PAYING', updatedAt: 2 }, { from: 'CREATED', to: 'PAYING', source: 'api', at: 2, detail: 'placed' });
+        await store.updateOrder(order, { status: 'CLOSED', updatedAt: 3 }, { from: 'CREATED', to: 'CLOSED', source: 'api', at: 3, detail: 'stale: must not appear' });
+        await store.appendOrderEvent({ orderNo: order.orderNo, from: 'PAYING', to: 'PAYING', source: 'notify', at: 4, detail: 'a note' });
+        expect((await store.listOrderEvents(order.orderNo)).map((e) => [e.from, e.to, e.source, e.detail])).toEqual([
+          [null, 'CREATED', 'api', 'created'],
+          ['CREATED', 'PAYING', 'api', 'placed'],
+          ['PAYING', 'PAYING', 'notify', 'a note'],
+        ]);
       });
     });
 
     describe('order queries', () => {
       it("pages a user's orders newest first and shows no one else's", async () => {
-        for (let i = 0; i < 5; i++) await store.insertOrder(makeOrder({ openid: 'o_a', createdAt: 1000 + i, orderNo: `PAGE0000000${i}` }));
-        await store.insertOrder(makeOrder({ openid: 'o_b', createdAt: 2000 }));
+        for (let i = 0; i < 5; i++) await insert({ openid: 'o_a', createdAt: 1000 + i, orderNo: `PAGE0000000${i}` });
+        await insert({ openid: 'o_b', createdAt: 2000 });
         const first = await store.listOrdersByOpenid('o_a', { limit: 2 });
         expect(first.map((o) => o.createdAt)).toEqual([1004, 1003]);
         const last = first[first.length - 1]!;
@@ -119,65 +103,111 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
         expect(second.map((o) => o.createdAt)).toEqual([1002, 1001, 1000]);
       });
 
-      it('finds due orders by status, age, expiry and last query, oldest first, bounded', async () => {
-        await store.insertOrder(makeOrder({ orderNo: 'DUE000000001', status: 'PAYING', createdAt: 100, expiresAt: 500 }));
-        await store.insertOrder(makeOrder({ orderNo: 'DUE000000002', status: 'PAYING', createdAt: 200, expiresAt: 5000, lastQueriedAt: 900 }));
-        await store.insertOrder(makeOrder({ orderNo: 'DUE000000003', status: 'PAID', createdAt: 50 }));
-        await store.insertOrder(makeOrder({ orderNo: 'DUE000000004', status: 'CREATED', createdAt: 300, expiresAt: 600 }));
-        const ids = (orders: { orderNo: string }[]) => orders.map((o) => o.orderNo);
-        expect(ids(await store.findOrders({ statuses: ['PAYING'], createdBefore: 1000, limit: 10 }))).toEqual(['DUE000000001', 'DUE000000002']);
-        expect(ids(await store.findOrders({ statuses: ['PAYING'], createdBefore: 1000, notQueriedSince: 800, limit: 10 }))).toEqual(['DUE000000001']);
-        expect(ids(await store.findOrders({ statuses: ['CREATED', 'PAYING'], expiresBefore: 1000, limit: 10 }))).toEqual(['DUE000000001', 'DUE000000004']);
-        expect(ids(await store.findOrders({ statuses: ['CREATED', 'PAYING', 'PAID'], limit: 2 }))).toEqual(['DUE000000003', 'DUE000000001']);
+      it('hands reconcile only what is due, earliest first, bounded: queries, expiries, cancellations, closes in progress', async () => {
+        const t0 = 1_000_000;
+        await insert({ orderNo: 'DUE000000001', status: 'PAYING', createdAt: t0, expiresAt: t0 + 30 * 60_000 }); // query due at t0+60s
+        await insert({ orderNo: 'DUE000000002', status: 'PAYING', createdAt: t0, expiresAt: t0 + 30 * 60_000, lastQueriedAt: t0 + 50_000 }); // t0+110s
+        await insert({ orderNo: 'DUE000000003', status: 'PAID', createdAt: t0 }); // never
+        await insert({ orderNo: 'DUE000000004', status: 'CREATED', createdAt: t0 - 20 * 60_000, expiresAt: t0 - 1, lastQueriedAt: t0 }); // expired
+        await insert({ orderNo: 'DUE000000005', status: 'PAYING', createdAt: t0, expiresAt: t0 + 30 * 60_000, cancelRequestedAt: t0 + 5_000, lastQueriedAt: t0 + 5000 }); // t0+60s
+        await insert({ orderNo: 'DUE000000006', status: 'PAYING', createdAt: t0 - 120_000, expiresAt: t0 + 30 * 60_000, lastQueriedAt: t0, closeRequest: { reqSeqId: 'C6', reqDate: '20251009', state: 'PROCESSING', at: t0 } }); // t0+15s
+        const ids = async (now: number, limit = 10) => (await store.findDueOrders(now, limit)).map((o) => o.orderNo);
+        expect(await ids(t0)).toEqual(['DUE000000004']);
+        expect(await ids(t0 + 15_000)).toEqual(['DUE000000004', 'DUE000000006']);
+        expect(await ids(t0 + 60_000)).toEqual(['DUE000000004', 'DUE000000006', 'DUE000000001', 'DUE000000005']);
+        expect(await ids(t0 + 60_000, 2)).toEqual(['DUE000000004', 'DUE000000006']);
+        expect(await ids(t0 + 120_000)).toContain('DUE000000002');
+        // A write moves the due time: querying the order pushes it a minute later.
+        const first = (await store.getOrder('DUE000000001'))!;
+        await store.updateOrder(first, { lastQueriedAt: t0 + 60_000, updatedAt: t0 + 60_000 });
+        expect(await ids(t0 + 60_000)).not.toContain('DUE000000001');
+        expect(await ids(t0 + 120_000)).toContain('DUE000000001');
+        // A final status leaves the queue.
+        await store.updateOrder((await store.getOrder('DUE000000004'))!, { status: 'CLOSED', updatedAt: t0 });
+        expect(await ids(t0 + 120_000)).not.toContain('DUE000000004');
+      });
+
+      it('lists orders newest first by status and by flag, and finds orders holding old reservations', async () => {
+        await insert({ orderNo: 'LST000000001', status: 'PAID', createdAt: 1, flags: ['AMOUNT_MISMATCH'] });
+        await insert({ orderNo: 'LST000000002', status: 'PAID', createdAt: 2 });
+        await insert({ orderNo: 'LST000000003', status: 'CLOSED', createdAt: 3, flags: ['AMOUNT_MISMATCH', 'PAID_AFTER_CLOSE'] });
+        const nos = (orders: Order[]) => orders.map((o) => o.orderNo);
+        expect(nos(await store.listOrders({ limit: 10 }))).toEqual(['LST000000003', 'LST000000002', 'LST000000001']);
+        expect(nos(await store.listOrders({ status: 'PAID', limit: 10 }))).toEqual(['LST000000002', 'LST000000001']);
+        expect(nos(await store.listOrders({ flag: 'AMOUNT_MISMATCH', limit: 10 }))).toEqual(['LST000000003', 'LST000000001']);
+        expect(nos(await store.listOrders({ flag: 'PAID_AFTER_CLOSE', limit: 10 }))).toEqual(['LST000000003']);
+        await insert({ orderNo: 'RES000000001', status: 'PAID', amountFen: 100, refundReservedFen: 30, refundLedger: { R1: { amountFen: 30, state: 'RESERVED', at: 5 } }, updatedAt: 5 });
+        expect(nos(await store.findOrdersWithReservations(6, 10))).toEqual(['RES000000001']);
+        expect(await store.findOrdersWithReservations(5, 10)).toEqual([]);
       });
     });
 
-    it('appends order events and lists them in order', async () => {
-      await store.appendOrderEvent({ orderNo: 'EV0000000001', from: 'CREATED', to: 'PAYING', source: 'api', at: 1, detail: 'created' });
-      await store.appendOrderEvent({ orderNo: 'EV0000000001', from: 'PAYING', to: 'PAID', source: 'notify', at: 2, detail: 'S' });
-      await store.appendOrderEvent({ orderNo: 'EV0000000002', from: null, to: null, source: 'api', at: 3, detail: 'other' });
-      expect((await store.listOrderEvents('EV0000000001')).map((e) => [e.from, e.to, e.source])).toEqual([
-        ['CREATED', 'PAYING', 'api'],
-        ['PAYING', 'PAID', 'notify'],
-      ]);
-    });
-
-    it('keeps each notification once, keyed by its hash', async () => {
+    describe('notifications', () => {
       const n: InboxNotification = {
         id: 'a'.repeat(64), kind: 'pay', reqSeqId: 'P1', notifyType: 1, transStat: 'S', respData: '{"x":1}',
-        sign: 'sig', outcome: 'received', receivedAt: 10, processedAt: null,
+        sign: 'sig', outcome: 'rejected:unknown_order', receivedAt: 10, processedAt: 10,
       };
-      await store.insertNotification(n);
-      await expect(store.insertNotification({ ...n, outcome: 'other' })).rejects.toBeInstanceOf(DuplicateError);
-      await store.updateNotification(n.id, { outcome: 'applied', processedAt: 11 });
-      expect(await store.getNotification(n.id)).toEqual({ ...n, outcome: 'applied', processedAt: 11 });
-      expect((await store.listNotifications({ reqSeqId: 'P1', limit: 5 })).map((x) => x.id)).toEqual([n.id]);
+
+      it('keeps each notification once, keyed by its hash', async () => {
+        expect(await store.insertNotification(n)).toBe('inserted');
+        expect(await store.insertNotification({ ...n, outcome: 'applied' })).toBe('exists');
+        expect(await store.getNotification(n.id)).toEqual(n);
+        expect((await store.listNotifications({ reqSeqId: 'P1', limit: 5 })).map((x) => x.id)).toEqual([n.id]);
+      });
+
+      it('updates an outcome only from the outcome the caller read (a stale one loses)', async () => {
+        await store.insertNotification(n);
+        expect(await store.updateNotification(n.id, 'rejected:unknown_order', { outcome: 'applied', processedAt: 11 })).toBe(true);
+        expect(await store.updateNotification(n.id, 'rejected:unknown_order', { outcome: 'ignored', processedAt: 12 })).toBe(false);
+        expect(await store.getNotification(n.id)).toMatchObject({ outcome: 'applied', processedAt: 11 });
+      });
+
+      it('keeps rejected junk bounded: counts per reason per hour, a ring of samples, old hours dropped', async () => {
+        const limits = { keepHours: 2, samplesPerReason: 3 };
+        const hour = 3_600_000;
+        for (let i = 0; i < 40; i++) await store.recordRejection({ reason: 'bad_signature', at: 10 * hour + i * 1000, sample: `junk ${i}` }, limits);
+        await store.recordRejection({ reason: 'malformed', at: 10 * hour, sample: 'm' }, limits);
+        let { counts, samples } = await store.listRejections();
+        expect(counts).toEqual(expect.arrayContaining([{ reason: 'bad_signature', hour: 10 * hour, count: 40 }, { reason: 'malformed', hour: 10 * hour, count: 1 }]));
+        expect(samples.filter((s) => s.reason === 'bad_signature')).toHaveLength(3);
+        expect(samples.filter((s) => s.reason === 'bad_signature').map((s) => s.sample).sort()).toEqual(['junk 37', 'junk 38', 'junk 39']);
+        for (let h = 11; h <= 14; h++) await store.recordRejection({ reason: 'bad_signature', at: h * hour, sample: `h${h}` }, limits);
+        ({ counts } = await store.listRejections());
+        expect(counts.filter((c) => c.reason === 'bad_signature').map((c) => c.hour / hour).sort()).toEqual([12, 13, 14]);
+      });
     });
 
-    it('stores refunds once per number, with compare-and-set and a due query', async () => {
+    it('stores refunds once per number, with compare-and-set (stale status and stale version lose) and a due query', async () => {
       const refund = makeRefund('ORD000000001', { updatedAt: 100 });
       await store.insertRefund(refund);
       await expect(store.insertRefund({ ...refund, amountFen: 99 })).rejects.toBeInstanceOf(DuplicateError);
       expect(await store.getRefund(refund.refundNo)).toEqual(refund);
       expect((await store.findRefunds({ statuses: ['PENDING'], updatedBefore: 200, limit: 5 })).map((r) => r.refundNo)).toEqual([refund.refundNo]);
-      expect(await store.updateRefund(refund.refundNo, { status: 'PENDING', version: 1 }, { status: 'SUCCEEDED', finishedAt: 150, updatedAt: 150 })).toBe(true);
-      expect(await store.updateRefund(refund.refundNo, { status: 'PENDING', version: 1 }, { status: 'FAILED', updatedAt: 151 })).toBe(false);
+      const queried = await store.updateRefund(refund, { lastQueriedAt: 120, updatedAt: 120 });
+      expect(queried).toMatchObject({ status: 'PENDING', version: 2 });
+      // current status (PENDING), stale version (1): must not win
+      expect(await store.updateRefund(refund, { status: 'SUCCEEDED', finishedAt: 150, updatedAt: 150 })).toBeNull();
+      expect(await store.updateRefund(queried!, { status: 'SUCCEEDED', finishedAt: 150, updatedAt: 150 })).toMatchObject({ status: 'SUCCEEDED', version: 3 });
+      expect(await store.updateRefund(queried!, { status: 'FAILED', updatedAt: 151 })).toBeNull();
       expect(await store.findRefunds({ statuses: ['PENDING'], updatedBefore: 200, limit: 5 })).toEqual([]);
       expect((await store.listRefundsByOrder('ORD000000001')).map((r) => r.status)).toEqual(['SUCCEEDED']);
     });
 
-    it('queues app webhooks and hands out only those due', async () => {
+    it('queues app webhooks, hands out only those due, and updates them by compare-and-set on version', async () => {
       const hook: AppWebhook = {
         id: 'wh_1', event: 'order.paid', orderNo: 'ORD000000001', payload: '{}', status: 'PENDING', attempts: 0,
         nextAttemptAt: 100, lastError: null, version: 1, createdAt: 1, updatedAt: 1,
       };
       await store.insertWebhook(hook);
-      await store.insertWebhook({ ...hook, id: 'wh_2', nextAttemptAt: 300 });
+      await store.insertWebhook({ ...hook, id: 'wh_2', nextAttemptAt: 300, createdAt: 2 });
       expect((await store.findWebhooksDue(200, 10)).map((w) => w.id)).toEqual(['wh_1']);
-      expect(await store.updateWebhook('wh_1', 1, { status: 'DELIVERED', attempts: 1, updatedAt: 2 })).toBe(true);
-      expect(await store.updateWebhook('wh_1', 1, { status: 'DEAD', updatedAt: 3 })).toBe(false);
+      const claimed = await store.updateWebhook(hook, { nextAttemptAt: 160, updatedAt: 2 });
+      expect(claimed).toMatchObject({ version: 2 });
+      expect(await store.updateWebhook(hook, { status: 'DEAD', updatedAt: 3 })).toBeNull(); // stale version
+      expect(await store.updateWebhook(claimed!, { status: 'DELIVERED', attempts: 1, updatedAt: 3 })).toMatchObject({ status: 'DELIVERED', version: 3 });
       expect(await store.findWebhooksDue(1000, 10)).toHaveLength(1);
-      expect((await store.listWebhooks({ orderNo: 'ORD000000001', limit: 10 })).length).toBe(2);
+      expect((await store.listWebhooks({ orderNo: 'ORD000000001', limit: 10 })).map((w) => w.id)).toEqual(['wh_2', 'wh_1']);
+      expect((await store.listWebhooks({ status: 'DELIVERED', limit: 10 })).map((w) => w.id)).toEqual(['wh_1']);
     });
 
     it('records logins, keeping the first login time', async () => {

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { COLLECTIONS, connectCloudbase, createCloudbaseStore } from '../../cloudfunctions/src/store/cloudbase';
-import { StoreUnavailableError } from '../../cloudfunctions/src/store/port';
+import { StoreUnavailableError, type OrderEventInput } from '../../cloudfunctions/src/store/port';
+
+const created: OrderEventInput = { from: null, to: 'CREATED', source: 'api', at: 1, detail: 'created' };
 import { openSqliteStore, SQLITE_SCHEMA_VERSION } from '../../cloudfunctions/src/store/sqlite';
 import { startCloudbaseStore } from '../support/cloudbase';
 import { makeOrder } from '../support/fixtures';
@@ -40,7 +42,7 @@ describe('SQLite file store', () => {
     const path = join(dir, 'nested', 'cashier.db');
     const first = openSqliteStore({ path });
     const order = makeOrder();
-    await first.insertOrder(order);
+    await first.insertOrder(order, { from: null, to: 'CREATED', source: 'api', at: 1, detail: 'created' });
     await first.close();
     const second = openSqliteStore({ path });
     expect(await second.getOrder(order.orderNo)).toEqual(order);
@@ -58,13 +60,15 @@ describe('CloudBase adapter wire behaviour (real SDK, stand-in)', () => {
     const { store, standin, close } = await startCloudbaseStore();
     try {
       const order = makeOrder();
-      await store.insertOrder(order);
+      await store.insertOrder(order, created);
       standin.requests.length = 0;
-      await store.updateOrder(order.orderNo, { status: 'CREATED', version: 1 }, { status: 'PAYING', updatedAt: 2 });
-      const update = standin.requests.find((r) => r.action === 'database.modifyDocument')!;
+      await store.updateOrder(order, { status: 'PAYING', updatedAt: 2 }, { from: 'CREATED', to: 'PAYING', source: 'api', at: 2, detail: 'placed' });
+      // One round trip: the caller's order is the expectation, so nothing is read first.
+      expect(standin.requests.map((r) => r.action)).toEqual(['database.modifyDocument']);
+      const update = standin.requests[0]!;
       expect(update.collection).toBe('orders');
       expect(update.query).toEqual({ _id: order.orderNo, status: 'CREATED', version: 1 });
-      expect(update.data).toMatchObject({ $set: { status: 'PAYING', updatedAt: 2 }, $inc: { version: 1 } });
+      expect(update.data).toMatchObject({ $set: { status: 'PAYING', updatedAt: 2 }, $inc: { version: 1 }, $push: { events: { $each: [{ to: 'PAYING', detail: 'placed' }] } } });
       // No transactions anywhere: single-document CAS only.
       expect(standin.requests.every((r) => !/Transaction/.test(r.action))).toBe(true);
     } finally {
@@ -76,9 +80,9 @@ describe('CloudBase adapter wire behaviour (real SDK, stand-in)', () => {
     const { store, standin, close } = await startCloudbaseStore();
     try {
       const order = makeOrder();
-      await store.insertOrder(order);
+      await store.insertOrder(order, created);
       const payInfo = { timeStamp: '1', nonceStr: 'n', package: 'prepay_id=x', signType: 'RSA' as const, paySign: 's' };
-      expect(await store.updateOrder(order.orderNo, { status: 'CREATED', version: 1 }, { status: 'PAYING', payInfo, updatedAt: 2 })).toBe(true);
+      expect(await store.updateOrder(order, { status: 'PAYING', payInfo, updatedAt: 2 })).toMatchObject({ payInfo });
       expect((await store.getOrder(order.orderNo))!.payInfo).toEqual(payInfo);
       const update = standin.requests.filter((r) => r.action === 'database.modifyDocument').pop()!;
       expect(update.data).toMatchObject({ $set: { payInfo } });
@@ -91,8 +95,8 @@ describe('CloudBase adapter wire behaviour (real SDK, stand-in)', () => {
     const { store, standin, close } = await startCloudbaseStore();
     try {
       const order = makeOrder();
-      await store.insertOrder(order);
-      expect(standin.docs('orders')[0]).toMatchObject({ _id: order.orderNo, appRef: order.appRef });
+      await store.insertOrder(order, created);
+      expect(standin.docs('orders')[0]).toMatchObject({ _id: order.orderNo, appRef: order.appRef, events: [created] });
       expect(standin.docs('orders')[0]).not.toHaveProperty('orderNo');
     } finally {
       await close();

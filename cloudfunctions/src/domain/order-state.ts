@@ -1,5 +1,6 @@
 import type { OrderStatus, RefundStatus } from '@cashier/shared';
 import { IllegalTransitionError } from './errors';
+import type { Order } from './types';
 
 /**
  * The order state machine (ARCHITECTURE.md §5). One deliberate addition: CREATED → PAID and CREATED → FAILED,
@@ -38,13 +39,51 @@ export function statusAfterRefunds(current: OrderStatus, amountFen: number, refu
   return transitionOrder(current, refundedFen >= amountFen ? 'REFUNDED' : 'PARTIALLY_REFUNDED');
 }
 
+/**
+ * FAILED → SUCCEEDED is a correction: Huifu completed a refund we had recorded as failed (the money went back to the
+ * user), so the record follows Huifu.
+ */
 const REFUND_TRANSITIONS: Readonly<Record<RefundStatus, readonly RefundStatus[]>> = {
   PENDING: ['SUCCEEDED', 'FAILED'],
   SUCCEEDED: [],
-  FAILED: [],
+  FAILED: ['SUCCEEDED'],
 };
 
 export function transitionRefund(from: RefundStatus, to: RefundStatus): RefundStatus {
   if (!REFUND_TRANSITIONS[from].includes(to)) throw new IllegalTransitionError('refund', from, to);
   return to;
+}
+
+export function canTransitionRefund(from: RefundStatus, to: RefundStatus): boolean {
+  return REFUND_TRANSITIONS[from].includes(to);
+}
+
+/** How long reconcile waits between looks at an order waiting for payment (Huifu retries a notification 3 times). */
+export const QUERY_INTERVAL_MS = 60_000;
+/** Huifu refuses to close a trade younger than a minute. */
+export const CLOSE_MIN_AGE_MS = 60_000;
+/** How often a close Huifu answered P is followed up with close query. */
+export const CLOSE_FOLLOW_MS = 15_000;
+
+/**
+ * When reconcile should next look at an order, or null when there is nothing left to do (a final status). Every
+ * order write stores this, so reconcile reads only what is due (an index on it), whatever the table size:
+ * - a close in progress is followed up every CLOSE_FOLLOW_MS; a failed close is retried a minute later;
+ * - a cancelled order is closed as soon as Huifu allows (a minute after creation);
+ * - otherwise the order is queried a minute after it was created or last queried, and closed when it expires.
+ */
+export function reconcileDueAt(order: Pick<Order, 'status' | 'createdAt' | 'expiresAt' | 'lastQueriedAt' | 'cancelRequestedAt' | 'closeRequest'>): number | null {
+  if (order.status !== 'CREATED' && order.status !== 'PAYING') return null;
+  const close = order.closeRequest;
+  if (close?.state === 'PROCESSING') return close.at + CLOSE_FOLLOW_MS;
+  const earliestClose = order.createdAt + CLOSE_MIN_AGE_MS;
+  if (close?.state === 'FAILED') return Math.max(close.at + QUERY_INTERVAL_MS, earliestClose);
+  if (order.cancelRequestedAt !== null) return Math.max(order.cancelRequestedAt, earliestClose);
+  const nextQuery = (order.lastQueriedAt ?? order.createdAt) + QUERY_INTERVAL_MS;
+  return Math.min(Math.max(order.expiresAt, earliestClose), nextQuery);
+}
+
+/** Adds a review flag to a set of flags (flags are never replaced by another). */
+export function withFlag(flags: readonly string[], flag: string): string[] {
+  return flags.includes(flag) ? [...flags] : [...flags, flag];
 }

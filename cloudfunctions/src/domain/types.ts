@@ -1,5 +1,32 @@
 import type { OrderStatus, PayParams, RefundStatus } from '@cashier/shared';
 
+/** Where a Huifu request stands, in our words (P / S / F). */
+export type RequestState = 'PROCESSING' | 'SUCCEEDED' | 'FAILED';
+
+/**
+ * The order's close at Huifu, kept so it is followed, never repeated: a close answered P (or lost in transit) is
+ * followed with close query on the same request until S or F. A close Huifu refused or failed is FAILED, and a new
+ * one may be sent a minute later.
+ */
+export interface CloseRequest {
+  reqSeqId: string;
+  reqDate: string;
+  state: RequestState;
+  /** When it was sent, or last followed up. */
+  at: number;
+}
+
+/**
+ * What each refund did to the order's refundable balance, keyed by refund number: RESERVED while Huifu works on it,
+ * then SUCCEEDED (counted in refundedFen) or FAILED (given back). Changed only by compare-and-set on the order, so
+ * applying the same refund outcome twice changes nothing, whichever write a crash interrupted.
+ */
+export interface LedgerEntry {
+  amountFen: number;
+  state: 'RESERVED' | 'SUCCEEDED' | 'FAILED';
+  at: number;
+}
+
 /** Times are epoch milliseconds; money is integer fen. */
 export interface Order {
   /** Our order number, also Huifu's req_seq_id for the payment. */
@@ -15,6 +42,8 @@ export interface Order {
   refundedFen: number;
   /** Amount held by refunds that Huifu has not finished yet. */
   refundReservedFen: number;
+  /** refundedFen and refundReservedFen are the sums of this ledger's SUCCEEDED and RESERVED entries. */
+  refundLedger: Record<string, LedgerEntry>;
   /** Huifu req_date (yyyyMMdd, Asia/Shanghai) of the payment request. */
   reqDate: string;
   /** When the order stops being payable; sent to Huifu as time_expire. */
@@ -28,8 +57,11 @@ export interface Order {
   closedAt: number | null;
   /** Last time the server asked Huifu about this order (rate limit for order.get). */
   lastQueriedAt: number | null;
-  /** Set when a person must look at the order (e.g. PAID_AFTER_CLOSE, amount mismatch). */
-  flag: string | null;
+  /** Reasons a person must look at the order (PAID_AFTER_CLOSE, AMOUNT_MISMATCH, ...): a set, never overwritten. */
+  flags: string[];
+  /** The user asked to cancel: reconcile closes the order at Huifu, then locally. Kept apart from the flags. */
+  cancelRequestedAt: number | null;
+  closeRequest: CloseRequest | null;
   createdAt: number;
   updatedAt: number;
 }

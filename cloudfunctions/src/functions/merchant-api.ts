@@ -66,11 +66,11 @@ async function route(deps: Deps, method: string, path: string, body: string): Pr
     if (segments[1] === 'by-ref' && segments[2] && segments.length === 3) {
       const found = await deps.store.getOrderByRef(segments[2]);
       if (!found) throw new PayError('ORDER_NOT_FOUND', `no order for ref ${segments[2]}`);
-      return { ...toOrderView(found), flag: found.flag };
+      return { ...toOrderView(found), flags: found.flags };
     }
     if (segments[1] && segments.length === 2) {
       const found = await order(segments[1]);
-      return { ...toOrderView(found), flag: found.flag };
+      return { ...toOrderView(found), flags: found.flags };
     }
     if (segments[1] && segments[2] === 'refunds' && segments.length === 3) {
       await order(segments[1]);

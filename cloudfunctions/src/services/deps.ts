@@ -26,11 +26,16 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
+/**
+ * One JSON object per line. JSON already escapes C0 controls; DEL, C1 controls and bidi or zero-width characters from
+ * outside text are escaped too, so a log viewer or terminal shows them instead of obeying them.
+ */
 export function jsonLogger(write: (line: string) => void = (l) => process.stdout.write(l + '\n')): Logger {
   const emit = (level: string) => (message: string, fields?: Record<string, unknown>) =>
-    write(JSON.stringify({ level, message, ...fields }));
+    write(JSON.stringify({ level, message, ...fields }).replace(UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
   return { info: emit('info'), warn: emit('warn'), error: emit('error') };
 }
+const UNSAFE_IN_JSON = /[\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
 
 export const silentLogger: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 

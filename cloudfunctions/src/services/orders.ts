@@ -1,4 +1,4 @@
-import type { CreateResult, ListResult, OrderView, PreviewResult } from '@cashier/shared';
+import { MONEY_TAKEN_STATUSES, type CancelResult, type CreateResult, type ListResult, type OrderView, type PreviewResult } from '@cashier/shared';
 import { verifyCheckoutToken, type Checkout } from '../auth/checkout';
 import { PayError } from '../domain/errors';
 import { shanghaiDate } from '../domain/time';
@@ -8,7 +8,7 @@ import { decodeCursor, DuplicateError, encodeCursor } from '../store/port';
 import { newSerial, type Deps } from './deps';
 import { closeOrder } from './close';
 import { queryAndSettle } from './settle';
-import { flagOrder, MAX_CAS_ATTEMPTS, moveOrder } from './transitions';
+import { flagOrder, MAX_CAS_ATTEMPTS, moveOrder, reread } from './transitions';
 
 export function toOrderView(order: Order): OrderView {
   return {
@@ -66,6 +66,7 @@ export async function createOrder(deps: Deps, openid: string, checkoutToken: str
       version: 1,
       refundedFen: 0,
       refundReservedFen: 0,
+      refundLedger: {},
       reqDate: shanghaiDate(now),
       expiresAt: now + deps.config.checkout.ttlMinutes * 60_000,
       hfSeqId: null,
@@ -76,13 +77,14 @@ export async function createOrder(deps: Deps, openid: string, checkoutToken: str
       paidAt: null,
       closedAt: null,
       lastQueriedAt: null,
-      flag: null,
+      flags: [],
+      cancelRequestedAt: null,
+      closeRequest: null,
       createdAt: now,
       updatedAt: now,
     };
     try {
-      await deps.store.insertOrder(fresh);
-      await deps.store.appendOrderEvent({ orderNo: fresh.orderNo, from: null, to: 'CREATED', source: 'api', at: now, detail: `checkout ref ${c.ref}` });
+      await deps.store.insertOrder(fresh, { from: null, to: 'CREATED', source: 'api', at: now, detail: `checkout ref ${c.ref}` });
       deps.log.info('order created', { orderNo: fresh.orderNo, ref: c.ref, amountFen: c.amountFen });
       order = fresh;
     } catch (error) {
@@ -107,6 +109,7 @@ async function resumeOrPlace(deps: Deps, order: Order): Promise<CreateResult> {
       throw new PayError('ORDER_NOT_PAYABLE', `order ${order.orderNo} is ${order.status}`);
     default:
   }
+  if (order.cancelRequestedAt !== null) throw new PayError('ORDER_NOT_PAYABLE', `order ${order.orderNo} is being cancelled`);
   if (now >= order.expiresAt) throw new PayError('ORDER_EXPIRED', `order ${order.orderNo} expired at ${new Date(order.expiresAt).toISOString()}`);
   if (order.status === 'PAYING' && order.payInfo) return { order: toOrderView(order), payment: order.payInfo, resumed: true };
   return placeTrade(deps, order);
@@ -131,11 +134,13 @@ async function placeTrade(deps: Deps, order: Order): Promise<CreateResult> {
   } catch (error) {
     if (error instanceof HuifuDuplicateRequestError) {
       // Huifu has this req_seq_id from an attempt whose answer we lost, and will not give its pay_info again.
-      await flagOrder(deps, order.orderNo, 'CREATE_ANSWER_LOST', 'api', 'Huifu already has this trade; pay_info unavailable');
+      await flagOrder(deps, order, 'CREATE_ANSWER_LOST', 'api', 'Huifu already has this trade; pay_info unavailable');
       throw new PayError('PAYMENT_RESULT_UNKNOWN', `order ${order.orderNo}: Huifu already has the trade but its pay_info was lost; reconcile will settle or close it`, { retryable: false, cause: error });
     }
+    // Only a request that may have reached Huifu leaves the outcome uncertain; one never sent (DNS, refused
+    // connection, TLS) is simply retried with the same req_seq_id.
     if (error instanceof HuifuError && error.ambiguous) {
-      await flagOrder(deps, order.orderNo, 'CREATE_UNCERTAIN', 'api', error.message);
+      await flagOrder(deps, order, 'CREATE_UNCERTAIN', 'api', error.message);
     }
     deps.log.warn('huifu create failed', { orderNo: order.orderNo, code: (error as PayError).code, ambiguous: (error as HuifuError).ambiguous ?? false });
     throw error;
@@ -143,20 +148,24 @@ async function placeTrade(deps: Deps, order: Order): Promise<CreateResult> {
   if (created.payAppId !== config.wechat.appid) {
     throw new PayError('PAYMENT_CONFIG_ERROR', `Huifu pay_info is for AppID ${created.payAppId}, this mini-program is ${config.wechat.appid}`);
   }
+  let current = order;
   for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-    const current = (await deps.store.getOrder(order.orderNo)) ?? order;
     if (current.status !== 'CREATED') {
       // A notification got here first (or the trade was already stored): hand out what is there.
       if (current.status === 'PAYING' && current.payInfo) return { order: toOrderView(current), payment: current.payInfo, resumed: true };
       if (current.status === 'PAYING') {
-        const moved = await deps.store.updateOrder(current.orderNo, { status: 'PAYING', version: current.version }, { payInfo: created.payParams, hfSeqId: created.hfSeqId, updatedAt: deps.clock.now() });
-        if (moved) return { order: toOrderView(current), payment: created.payParams, resumed: false };
-        continue;
+        const stored = await deps.store.updateOrder(current, { payInfo: created.payParams, hfSeqId: created.hfSeqId, updatedAt: deps.clock.now() });
+        if (stored) return { order: toOrderView(stored), payment: created.payParams, resumed: false };
+      } else {
+        return resumeOrPlace(deps, current);
       }
-      return resumeOrPlace(deps, current);
+    } else {
+      // The create is settled now: an earlier uncertainty about it (a timeout, a 5xx) is resolved.
+      const flags = current.flags.filter((f) => f !== 'CREATE_UNCERTAIN');
+      const moved = await moveOrder(deps, current, 'PAYING', { hfSeqId: created.hfSeqId, payInfo: created.payParams, flags }, 'api', `Huifu trade ${created.hfSeqId ?? '(no hf_seq_id)'} placed`);
+      if (moved) return { order: toOrderView(moved), payment: created.payParams, resumed: false };
     }
-    const moved = await moveOrder(deps, current, 'PAYING', { hfSeqId: created.hfSeqId, payInfo: created.payParams, flag: null }, 'api', `Huifu trade ${created.hfSeqId ?? '(no hf_seq_id)'} placed`);
-    if (moved) return { order: toOrderView(moved), payment: created.payParams, resumed: false };
+    current = await reread(deps, current);
   }
   throw new Error(`placeTrade ${order.orderNo}: still contended`);
 }
@@ -198,18 +207,23 @@ export async function listOrders(deps: Deps, openid: string, limit: number, curs
   return { orders: orders.map(toOrderView), nextCursor: orders.length === limit && last ? encodeCursor(last) : null };
 }
 
-/** Closes the caller's unpaid order, at Huifu first. A close Huifu defers is retried by reconcile. */
-export async function cancelOrder(deps: Deps, openid: string, orderNo: string): Promise<OrderView> {
-  const order = await ownOrder(deps, openid, orderNo);
+/**
+ * The caller asks to cancel an unpaid order: the request is stored (apart from any review flags), then the order is
+ * closed at Huifu first. Huifu may take a while (a close answered P, or refused within a minute of creation):
+ * the answer then says CLOSING, and reconcile finishes the close. A trade paid meanwhile is reported as paid.
+ */
+export async function cancelOrder(deps: Deps, openid: string, orderNo: string): Promise<CancelResult> {
+  let order = await ownOrder(deps, openid, orderNo);
+  if (order.status === 'CLOSED') return { order: toOrderView(order), state: 'CLOSED' };
   if (order.status !== 'CREATED' && order.status !== 'PAYING') {
-    if (order.status === 'CLOSED') return toOrderView(order);
     throw new PayError(order.status === 'FAILED' ? 'ORDER_NOT_PAYABLE' : 'ORDER_ALREADY_PAID', `order ${orderNo} is ${order.status}`);
   }
-  const { outcome, order: after } = await closeOrder(deps, order, 'api', 'cancelled by the user');
-  if (outcome === 'deferred') {
-    await flagOrder(deps, orderNo, 'CANCEL_REQUESTED', 'api', 'the user cancelled; Huifu close deferred');
-    throw new PayError('ORDER_CLOSE_DEFERRED', `order ${orderNo}: Huifu refuses closing trades younger than a minute; reconcile will close it`);
+  for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS && order.cancelRequestedAt === null; attempt++) {
+    const at = deps.clock.now();
+    const stored = await deps.store.updateOrder(order, { cancelRequestedAt: at, updatedAt: at }, { from: order.status, to: order.status, source: 'api', at, detail: 'the user asked to cancel' });
+    order = stored ?? (await reread(deps, order));
   }
-  if (outcome === 'paid') throw new PayError('ORDER_ALREADY_PAID', `order ${orderNo} was paid before it could be closed`);
-  return toOrderView(after);
+  const { outcome, order: after } = await closeOrder(deps, order, 'api', 'cancelled by the user');
+  if (outcome === 'paid' || MONEY_TAKEN_STATUSES.includes(after.status)) throw new PayError('ORDER_ALREADY_PAID', `order ${orderNo} was paid before it could be closed`);
+  return { order: toOrderView(after), state: after.status === 'CLOSED' ? 'CLOSED' : 'CLOSING' };
 }

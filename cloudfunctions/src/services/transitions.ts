@@ -1,5 +1,5 @@
 import type { OrderStatus } from '@cashier/shared';
-import { canTransitionOrder } from '../domain/order-state';
+import { canTransitionOrder, withFlag } from '../domain/order-state';
 import type { Order, OrderEventSource } from '../domain/types';
 import type { OrderPatch } from '../store/port';
 import type { Deps } from './deps';
@@ -9,9 +9,9 @@ import { enqueueOrderWebhook } from './webhooks';
 export const MAX_CAS_ATTEMPTS = 8;
 
 /**
- * Moves an order by compare-and-set and records what happened: the audit event and, for states the app backend
- * cares about, an outbox row. Resolves the updated order, or null when another writer moved it first (the caller
- * re-reads and decides again).
+ * Changes an order by compare-and-set from the order as the caller read it, recording the audit event in the same
+ * write and, for states the app backend cares about, an outbox row. Resolves the updated order, or null when another
+ * writer moved it first (the caller reads again and decides again).
  */
 export async function moveOrder(
   deps: Deps,
@@ -25,31 +25,40 @@ export async function moveOrder(
     throw new Error(`moveOrder: ${order.status} → ${to} is not a transition`);
   }
   const at = deps.clock.now();
-  const won = await deps.store.updateOrder(order.orderNo, { status: order.status, version: order.version }, { ...patch, status: to, updatedAt: at });
-  if (!won) return null;
-  const updated: Order = { ...order, ...patch, status: to, version: order.version + 1, updatedAt: at };
-  await deps.store.appendOrderEvent({ orderNo: order.orderNo, from: order.status, to, source, at, detail });
+  const updated = await deps.store.updateOrder(order, { ...patch, status: to, updatedAt: at }, { from: order.status, to, source, at, detail });
+  if (!updated) return null;
   deps.log.info('order moved', { orderNo: order.orderNo, from: order.status, to, source, hfSeqId: updated.hfSeqId });
   if (order.status !== to || to === 'PARTIALLY_REFUNDED') await enqueueOrderWebhook(deps, updated);
   return updated;
 }
 
-/** Records something that changed no state (late, duplicate or suspicious events), for the audit trail. */
+/** Records something that changed no state (late, contradicting or suspicious events), for the audit trail. */
 export async function noteOrder(deps: Deps, order: Order, source: OrderEventSource, detail: string): Promise<void> {
   await deps.store.appendOrderEvent({ orderNo: order.orderNo, from: order.status, to: order.status, source, at: deps.clock.now(), detail });
 }
 
-/** Sets a review flag on an order without changing its status (CAS; retried on contention). */
-export async function flagOrder(deps: Deps, orderNo: string, flag: string, source: OrderEventSource, detail: string): Promise<void> {
+/** Reads the order again after a lost compare-and-set; the caller decides again from what is stored now. */
+export async function reread(deps: Deps, order: Order): Promise<Order> {
+  const current = await deps.store.getOrder(order.orderNo);
+  if (!current) throw new Error(`order ${order.orderNo} disappeared`);
+  return current;
+}
+
+/**
+ * Adds a review flag without changing the status (flags are a set: another flag never replaces it). Resolves the
+ * order as stored afterwards.
+ */
+export async function flagOrder(deps: Deps, order: Order, flag: string, source: OrderEventSource, detail: string): Promise<Order> {
+  let current = order;
   for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-    const order = await deps.store.getOrder(orderNo);
-    if (!order) return;
-    if (order.flag === flag) return;
-    const won = await deps.store.updateOrder(orderNo, { status: order.status, version: order.version }, { flag, updatedAt: deps.clock.now() });
-    if (won) {
-      await noteOrder(deps, order, source, `flagged ${flag}: ${detail}`);
-      deps.log.warn('order flagged', { orderNo, flag, source });
-      return;
+    if (current.flags.includes(flag)) return current;
+    const at = deps.clock.now();
+    const updated = await deps.store.updateOrder(current, { flags: withFlag(current.flags, flag), updatedAt: at }, { from: current.status, to: current.status, source, at, detail: `flagged ${flag}: ${detail}` });
+    if (updated) {
+      deps.log.warn('order flagged', { orderNo: current.orderNo, flag, source });
+      return updated;
     }
+    current = await reread(deps, current);
   }
+  throw new Error(`flagOrder ${order.orderNo}: still contended after ${MAX_CAS_ATTEMPTS} attempts`);
 }

@@ -57,15 +57,31 @@ export async function enqueueOrderWebhook(deps: Deps, order: Order): Promise<voi
   await enqueue(deps, `wh_${order.orderNo}_${order.status}_${order.refundedFen}`, event, order.orderNo, orderWebhookData(order));
 }
 
-export async function enqueueRefundWebhook(deps: Deps, refund: Refund, order: Order): Promise<void> {
-  if (refund.status === 'PENDING') return;
-  await enqueue(deps, `wh_${refund.refundNo}_${refund.status}`, refund.status === 'SUCCEEDED' ? 'refund.succeeded' : 'refund.failed', order.orderNo, {
+function refundWebhookData(refund: Refund, order: Order): Record<string, unknown> {
+  return {
     refund_no: refund.refundNo,
     order_no: order.orderNo,
     ref: order.appRef,
     amount_fen: refund.amountFen,
     status: refund.status,
     fail_reason: refund.failReason,
+  };
+}
+
+export async function enqueueRefundWebhook(deps: Deps, refund: Refund, order: Order): Promise<void> {
+  if (refund.status === 'PENDING') return;
+  await enqueue(deps, `wh_${refund.refundNo}_${refund.status}`, refund.status === 'SUCCEEDED' ? 'refund.succeeded' : 'refund.failed', order.orderNo, refundWebhookData(refund, order));
+}
+
+/**
+ * Huifu completed a refund we had recorded as failed and the balance no longer covers it: the money went back to the
+ * user, the order is flagged, and the app backend must look at it too.
+ */
+export async function enqueueRefundReviewWebhook(deps: Deps, refund: Refund, order: Order): Promise<void> {
+  await enqueue(deps, `wh_${refund.refundNo}_REVIEW`, 'refund.review_required', order.orderNo, {
+    ...refundWebhookData(refund, order),
+    huifu_status: 'SUCCEEDED',
+    flags: order.flags,
   });
 }
 
@@ -85,7 +101,7 @@ export async function deliverWebhook(deps: Deps, hook: AppWebhook): Promise<Deli
   if (!webhookUrl || !webhookSecret) return 'SKIPPED';
   const now = deps.clock.now();
   // Claim the row first (a lease on its schedule) so two reconcile runs at once do not both send it.
-  const claimed = await deps.store.updateWebhook(hook.id, hook.version, { nextAttemptAt: now + CLAIM_LEASE_MS, updatedAt: now });
+  const claimed = await deps.store.updateWebhook(hook, { nextAttemptAt: now + CLAIM_LEASE_MS, updatedAt: now });
   if (!claimed) return 'SKIPPED';
   let error: string | null = null;
   try {
@@ -100,7 +116,7 @@ export async function deliverWebhook(deps: Deps, hook: AppWebhook): Promise<Deli
   }
   const attempts = hook.attempts + 1;
   const status = error === null ? 'DELIVERED' : attempts >= MAX_ATTEMPTS ? 'DEAD' : 'PENDING';
-  await deps.store.updateWebhook(hook.id, hook.version + 1, { status, attempts, lastError: error, nextAttemptAt: now + backoffMs(attempts), updatedAt: now });
+  await deps.store.updateWebhook(claimed, { status, attempts, lastError: error, nextAttemptAt: now + backoffMs(attempts), updatedAt: now });
   const fields = { webhookId: hook.id, orderNo: hook.orderNo, event: hook.event, attempts, error };
   if (status === 'DEAD') deps.log.error('app webhook dead after retries', fields);
   else if (error) deps.log.warn('app webhook failed, will retry', fields);

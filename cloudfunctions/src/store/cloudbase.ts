@@ -1,12 +1,6 @@
+import { reconcileDueAt } from '../domain/order-state';
 import type { AppWebhook, InboxNotification, Order, OrderEvent, Refund, User } from '../domain/types';
-import {
-  assertOrderInvariants,
-  DuplicateError,
-  REFUNDABLE_STATUSES,
-  StoreUnavailableError,
-  type OrderQuery,
-  type Store,
-} from './port';
+import { assertOrderInvariants, DuplicateError, hourOf, sampleSlot, StoreUnavailableError, type OrderCursor, type Store } from './port';
 
 /**
  * The CloudBase document-database adapter, written against the small part of @cloudbase/node-sdk's `Db` it uses
@@ -15,6 +9,8 @@ import {
  *   Every CAS update also bumps `version`, so it always modifies something (`updated` counts modified documents).
  * - A unique-index or `_id` clash throws `{ code: 'DATABASE_DUPLICATE_WRITE' }`.
  * - `where().update()` inside a transaction is sent outside it, so no transactions are used: single-document CAS only.
+ * - An order's audit events live in the order document (an `events` array), pushed in the same update as the state
+ *   change they record: atomic without a transaction, and one round trip instead of two.
  * - node-sdk's update takes the fields directly (not `{ data: ... }`), and flattens a plain object value into dotted
  *   paths (`payInfo.timeStamp`): a merge, which MongoDB refuses when the stored field is null. Object values are
  *   therefore written with `_.set(value)`, which replaces the field whole.
@@ -30,6 +26,7 @@ export interface CbCommand {
   and(conditions: object[]): object;
   or(conditions: object[]): object;
   inc(by: number): unknown;
+  push(value: unknown): unknown;
   /** Replaces a field's whole value (a plain object given to update() is merged field by field instead). */
   set(value: unknown): unknown;
 }
@@ -42,10 +39,13 @@ export interface CbQuery {
   limit(n: number): CbQuery;
   get(): Promise<CbResultList>;
   update(data: object): Promise<{ updated: number }>;
+  remove(): Promise<{ deleted: number }>;
 }
 export interface CbDocument {
   get(): Promise<CbResultList>;
   update(data: object): Promise<{ updated: number }>;
+  /** Replaces the document whole, creating it when absent. */
+  set(data: object): Promise<{ updated: number }>;
 }
 export interface CbCollection extends CbQuery {
   doc(id: string): CbDocument;
@@ -59,27 +59,31 @@ export interface CbDatabase {
 export const COLLECTIONS = {
   users: 'users',
   orders: 'orders',
-  orderEvents: 'order_events',
   notifications: 'notifications',
+  notificationRejections: 'notification_rejections',
   refunds: 'refunds',
   appWebhooks: 'app_webhooks',
 } as const;
 
 /** Unique indexes beyond `_id`, created by `pnpm cloudbase:setup`. */
 export const UNIQUE_INDEXES: Array<{ collection: string; field: string }> = [{ collection: COLLECTIONS.orders, field: 'appRef' }];
-/** Plain indexes for the queries below. */
+/** Plain indexes for the queries below, one per query shape ("-field": descending). */
 export const QUERY_INDEXES: Array<{ collection: string; fields: string[] }> = [
-  { collection: COLLECTIONS.orders, fields: ['openid', 'createdAt'] },
-  { collection: COLLECTIONS.orders, fields: ['status', 'createdAt'] },
-  { collection: COLLECTIONS.orderEvents, fields: ['orderNo', 'at'] },
-  { collection: COLLECTIONS.notifications, fields: ['reqSeqId', 'receivedAt'] },
+  { collection: COLLECTIONS.orders, fields: ['openid', '-createdAt', '-_id'] },
+  { collection: COLLECTIONS.orders, fields: ['status', '-createdAt', '-_id'] },
+  { collection: COLLECTIONS.orders, fields: ['-createdAt', '-_id'] },
+  { collection: COLLECTIONS.orders, fields: ['dueAt', '_id'] },
+  { collection: COLLECTIONS.orders, fields: ['refundReservedFen', 'updatedAt'] },
+  { collection: COLLECTIONS.orders, fields: ['flags', '-createdAt'] },
+  { collection: COLLECTIONS.notifications, fields: ['reqSeqId', '-receivedAt'] },
+  { collection: COLLECTIONS.notifications, fields: ['-receivedAt'] },
+  { collection: COLLECTIONS.notificationRejections, fields: ['reason', 'kind', 'hour'] },
   { collection: COLLECTIONS.refunds, fields: ['orderNo', 'createdAt'] },
   { collection: COLLECTIONS.refunds, fields: ['status', 'updatedAt'] },
   { collection: COLLECTIONS.appWebhooks, fields: ['status', 'nextAttemptAt'] },
+  { collection: COLLECTIONS.appWebhooks, fields: ['orderNo', '-createdAt'] },
+  { collection: COLLECTIONS.appWebhooks, fields: ['status', '-createdAt'] },
 ];
-
-/** Bound on CAS retries of reserve/release; each lost round means another writer made progress. */
-const MAX_CAS_ROUNDS = 100;
 
 function isDuplicate(error: unknown): boolean {
   return (error as { code?: unknown })?.code === 'DATABASE_DUPLICATE_WRITE';
@@ -122,6 +126,19 @@ export function createCloudbaseStore(db: CbDatabase, options: CloudbaseStoreOpti
     const res = await run('query', () => query.get());
     return res.data.map((d) => fromDoc<T>(key, d)!);
   }
+  /** Orders carry reconcile's due time and their events as stored fields; neither is part of an Order. */
+  const orderFrom = (doc: Record<string, unknown> | undefined): Order | null => {
+    const order = fromDoc<Order & { dueAt?: unknown; events?: unknown }>('orderNo', doc);
+    if (order) {
+      delete order.dueAt;
+      delete order.events;
+    }
+    return order;
+  };
+  async function listOrdersWhere(query: CbQuery): Promise<Order[]> {
+    const res = await run('query orders', () => query.get());
+    return res.data.map((d) => orderFrom(d)!);
+  }
   /** Object-valued fields replace the stored value instead of merging into it (see above). */
   function updateData(patch: object): Record<string, unknown> {
     const data: Record<string, unknown> = {};
@@ -134,26 +151,17 @@ export function createCloudbaseStore(db: CbDatabase, options: CloudbaseStoreOpti
     const res = await run(`update ${collection}`, () => col(collection).where(filter).update({ ...updateData(patch), version: _.inc(1) }));
     return res.updated === 1;
   }
-  /** Read-check-CAS loop on `version`, for changes whose condition spans fields (CloudBase has no cross-field where). */
-  async function casLoop(orderNo: string, change: (order: Order) => Partial<Order> | null): Promise<boolean> {
-    for (let round = 0; round < MAX_CAS_ROUNDS; round++) {
-      const order = await getDoc<Order>(COLLECTIONS.orders, 'orderNo', orderNo);
-      if (!order) return false;
-      const patch = change(order);
-      if (!patch) return false;
-      assertOrderInvariants({ ...order, ...patch });
-      if (await casUpdate(COLLECTIONS.orders, { _id: orderNo, version: order.version }, patch)) return true;
-    }
-    throw new StoreUnavailableError(`Order ${orderNo}: gave up after ${MAX_CAS_ROUNDS} contended updates`);
-  }
+  const cursorQuery = (filter: Record<string, unknown>, limit: number, before?: OrderCursor) =>
+    col(COLLECTIONS.orders)
+      .where(before ? _.or([{ ...filter, createdAt: _.lt(before.createdAt) }, { ...filter, createdAt: before.createdAt, _id: _.lt(before.orderNo) }]) : filter)
+      .orderBy('createdAt', 'desc')
+      .orderBy('_id', 'desc')
+      .limit(limit);
 
   return {
     async recordLogin({ openid, appid, at }) {
-      const existing = await getDoc<User>(COLLECTIONS.users, 'openid', openid);
-      if (existing) {
-        await run('update users', () => col(COLLECTIONS.users).doc(openid).update({ lastLoginAt: at, appid }));
-        return;
-      }
+      const updated = await run('update users', () => col(COLLECTIONS.users).doc(openid).update({ lastLoginAt: at, appid }));
+      if (updated.updated === 1) return;
       try {
         await run('add users', () => col(COLLECTIONS.users).add({ _id: openid, appid, firstLoginAt: at, lastLoginAt: at }), async () => new DuplicateError('users', 'openid'));
       } catch (error) {
@@ -164,73 +172,104 @@ export function createCloudbaseStore(db: CbDatabase, options: CloudbaseStoreOpti
     },
     getUser: (openid) => getDoc<User>(COLLECTIONS.users, 'openid', openid),
 
-    async insertOrder(order) {
+    async insertOrder(order, event) {
       assertOrderInvariants(order);
       await run(
         'add orders',
-        () => col(COLLECTIONS.orders).add(toDoc('orderNo', order)),
+        () => col(COLLECTIONS.orders).add({ ...toDoc('orderNo', order), dueAt: reconcileDueAt(order), events: [event] }),
         async () => new DuplicateError('orders', (await getDoc(COLLECTIONS.orders, 'orderNo', order.orderNo)) ? 'orderNo' : 'appRef'),
       );
     },
-    getOrder: (orderNo) => getDoc<Order>(COLLECTIONS.orders, 'orderNo', orderNo),
+    async getOrder(orderNo) {
+      const res = await run('get orders', () => col(COLLECTIONS.orders).doc(orderNo).get());
+      return orderFrom(res.data[0]);
+    },
     async getOrderByRef(appRef) {
-      const [order] = await list<Order>('orderNo', col(COLLECTIONS.orders).where({ appRef }).limit(1));
+      const [order] = await listOrdersWhere(col(COLLECTIONS.orders).where({ appRef }).limit(1));
       return order ?? null;
     },
-    async updateOrder(orderNo, expected, patch) {
-      const current = await getDoc<Order>(COLLECTIONS.orders, 'orderNo', orderNo);
-      if (!current || current.status !== expected.status || current.version !== expected.version) return false;
-      assertOrderInvariants({ ...current, ...patch });
-      return casUpdate(COLLECTIONS.orders, { _id: orderNo, status: expected.status, version: expected.version }, patch);
-    },
-    reserveRefund(orderNo, amountFen, at) {
-      return casLoop(orderNo, (order) =>
-        REFUNDABLE_STATUSES.includes(order.status) && order.amountFen - order.refundedFen - order.refundReservedFen >= amountFen
-          ? { refundReservedFen: order.refundReservedFen + amountFen, updatedAt: at }
-          : null,
-      );
-    },
-    async releaseRefund(orderNo, amountFen, at) {
-      await casLoop(orderNo, (order) => ({ refundReservedFen: Math.max(order.refundReservedFen - amountFen, 0), updatedAt: at }));
+    async updateOrder(current, patch, event) {
+      const next: Order = { ...current, ...patch, version: current.version + 1 };
+      assertOrderInvariants(next);
+      const data: Record<string, unknown> = { ...updateData(patch), dueAt: reconcileDueAt(next), version: _.inc(1) };
+      if (event) data.events = _.push(event);
+      const res = await run('update orders', () => col(COLLECTIONS.orders).where({ _id: current.orderNo, status: current.status, version: current.version }).update(data));
+      return res.updated === 1 ? next : null;
     },
     listOrdersByOpenid(openid, { limit, before }) {
-      const filter = before
-        ? _.or([
-            { openid, createdAt: _.lt(before.createdAt) },
-            { openid, createdAt: before.createdAt, _id: _.lt(before.orderNo) },
-          ])
-        : { openid };
-      return list<Order>('orderNo', col(COLLECTIONS.orders).where(filter).orderBy('createdAt', 'desc').orderBy('_id', 'desc').limit(limit));
+      return listOrdersWhere(cursorQuery({ openid }, limit, before));
     },
-    findOrders(query: OrderQuery) {
-      const conditions: object[] = [{ status: _.in(query.statuses) }];
-      if (query.createdBefore !== undefined) conditions.push({ createdAt: _.lt(query.createdBefore) });
-      if (query.expiresBefore !== undefined) conditions.push({ expiresAt: _.lt(query.expiresBefore) });
-      if (query.notQueriedSince !== undefined) {
-        conditions.push(_.or([{ lastQueriedAt: null }, { lastQueriedAt: _.lt(query.notQueriedSince) }]));
-      }
-      return list<Order>('orderNo', col(COLLECTIONS.orders).where(_.and(conditions)).orderBy('createdAt', 'asc').limit(query.limit));
+    findDueOrders(now, limit) {
+      return listOrdersWhere(col(COLLECTIONS.orders).where({ dueAt: _.lte(now) }).orderBy('dueAt', 'asc').orderBy('_id', 'asc').limit(limit));
+    },
+    findOrdersWithReservations(before, limit) {
+      return listOrdersWhere(col(COLLECTIONS.orders).where({ refundReservedFen: _.gt(0), updatedAt: _.lt(before) }).orderBy('updatedAt', 'asc').limit(limit));
+    },
+    listOrders({ status, flag, limit, before }) {
+      const filter: Record<string, unknown> = {};
+      if (status) filter.status = status;
+      if (flag) filter.flags = flag; // an array field matches when it holds the value
+      return listOrdersWhere(cursorQuery(filter, limit, before));
     },
 
-    async appendOrderEvent(event: OrderEvent) {
-      await run('add order_events', () => col(COLLECTIONS.orderEvents).add({ ...event }));
+    async appendOrderEvent({ orderNo, ...event }: OrderEvent) {
+      await run('update orders', () => col(COLLECTIONS.orders).doc(orderNo).update({ events: _.push(event) }));
     },
     async listOrderEvents(orderNo) {
-      const res = await run('query order_events', () => col(COLLECTIONS.orderEvents).where({ orderNo }).orderBy('at', 'asc').limit(1000).get());
-      return res.data.map(({ _id, ...event }) => event as unknown as OrderEvent);
+      const res = await run('get orders', () => col(COLLECTIONS.orders).doc(orderNo).get());
+      const events = (res.data[0]?.events ?? []) as Array<Omit<OrderEvent, 'orderNo'>>;
+      return events.map((event) => ({ orderNo, ...event }));
     },
 
     async insertNotification(notification) {
-      await run('add notifications', () => col(COLLECTIONS.notifications).add(toDoc('id', notification)), async () => new DuplicateError('notifications', 'id'));
+      try {
+        await run('add notifications', () => col(COLLECTIONS.notifications).add(toDoc('id', notification)), async () => new DuplicateError('notifications', 'id'));
+        return 'inserted';
+      } catch (error) {
+        if (error instanceof DuplicateError) return 'exists';
+        throw error;
+      }
     },
     getNotification: (id) => getDoc<InboxNotification>(COLLECTIONS.notifications, 'id', id),
-    async updateNotification(id, patch) {
-      await run('update notifications', () => col(COLLECTIONS.notifications).doc(id).update({ ...patch }));
+    async updateNotification(id, expectedOutcome, patch) {
+      const res = await run('update notifications', () => col(COLLECTIONS.notifications).where({ _id: id, outcome: expectedOutcome }).update({ ...patch }));
+      return res.updated === 1;
     },
     listNotifications({ reqSeqId, limit }) {
       const base = col(COLLECTIONS.notifications);
       const query = reqSeqId ? base.where({ reqSeqId }) : base;
       return list<InboxNotification>('id', query.orderBy('receivedAt', 'desc').limit(limit));
+    },
+
+    async recordRejection({ reason, at, sample }, { keepHours, samplesPerReason }) {
+      const rejections = () => col(COLLECTIONS.notificationRejections);
+      const hour = hourOf(at);
+      const countId = `count:${reason}:${hour}`;
+      const counted = await run('update notification_rejections', () => rejections().doc(countId).update({ count: _.inc(1), at }));
+      if (counted.updated !== 1) {
+        try {
+          await run('add notification_rejections', () => rejections().add({ _id: countId, reason, kind: 'count', hour, count: 1, at }), async () => new DuplicateError('notification_rejections', 'id'));
+          // A new hour for this reason: drop the hours past the window, so the counts stay bounded.
+          await run('remove notification_rejections', () => rejections().where({ reason, kind: 'count', hour: _.lt(hour - keepHours * 3_600_000) }).remove());
+        } catch (error) {
+          if (!(error instanceof DuplicateError)) throw error;
+          await run('update notification_rejections', () => rejections().doc(countId).update({ count: _.inc(1), at }));
+        }
+      }
+      const slot = sampleSlot(at, samplesPerReason);
+      await run('set notification_rejections', () => rejections().doc(`sample:${reason}:${slot}`).set({ reason, kind: 'sample', at, sample }));
+    },
+    async listRejections() {
+      const counts = await run('query notification_rejections', () =>
+        col(COLLECTIONS.notificationRejections).where({ kind: 'count' }).orderBy('hour', 'desc').limit(1000).get(),
+      );
+      const samples = await run('query notification_rejections', () =>
+        col(COLLECTIONS.notificationRejections).where({ kind: 'sample' }).orderBy('at', 'desc').limit(1000).get(),
+      );
+      return {
+        counts: counts.data.map((d) => ({ reason: String(d.reason), hour: Number(d.hour), count: Number(d.count) })),
+        samples: samples.data.map((d) => ({ reason: String(d.reason), at: Number(d.at), sample: String(d.sample) })),
+      };
     },
 
     async insertRefund(refund) {
@@ -240,8 +279,9 @@ export function createCloudbaseStore(db: CbDatabase, options: CloudbaseStoreOpti
     listRefundsByOrder(orderNo) {
       return list<Refund>('refundNo', col(COLLECTIONS.refunds).where({ orderNo }).orderBy('createdAt', 'asc').limit(1000));
     },
-    updateRefund(refundNo, expected, patch) {
-      return casUpdate(COLLECTIONS.refunds, { _id: refundNo, status: expected.status, version: expected.version }, patch);
+    async updateRefund(current, patch) {
+      const won = await casUpdate(COLLECTIONS.refunds, { _id: current.refundNo, status: current.status, version: current.version }, patch);
+      return won ? { ...current, ...patch, version: current.version + 1 } : null;
     },
     findRefunds({ statuses, updatedBefore, limit }) {
       return list<Refund>(
@@ -254,8 +294,9 @@ export function createCloudbaseStore(db: CbDatabase, options: CloudbaseStoreOpti
       await run('add app_webhooks', () => col(COLLECTIONS.appWebhooks).add(toDoc('id', webhook)), async () => new DuplicateError('app_webhooks', 'id'));
     },
     getWebhook: (id) => getDoc<AppWebhook>(COLLECTIONS.appWebhooks, 'id', id),
-    updateWebhook(id, expectedVersion, patch) {
-      return casUpdate(COLLECTIONS.appWebhooks, { _id: id, version: expectedVersion }, patch);
+    async updateWebhook(current, patch) {
+      const won = await casUpdate(COLLECTIONS.appWebhooks, { _id: current.id, version: current.version }, patch);
+      return won ? { ...current, ...patch, version: current.version + 1 } : null;
     },
     findWebhooksDue(now, limit) {
       return list<AppWebhook>(
@@ -263,10 +304,15 @@ export function createCloudbaseStore(db: CbDatabase, options: CloudbaseStoreOpti
         col(COLLECTIONS.appWebhooks).where({ status: 'PENDING', nextAttemptAt: _.lte(now) }).orderBy('nextAttemptAt', 'asc').limit(limit),
       );
     },
-    listWebhooks({ orderNo, limit }) {
+    listWebhooks({ orderNo, status, limit }) {
       const base = col(COLLECTIONS.appWebhooks);
-      return list<AppWebhook>('id', (orderNo ? base.where({ orderNo }) : base).orderBy('createdAt', 'desc').limit(limit));
+      const filter = orderNo ? { orderNo } : status ? { status } : null;
+      return list<AppWebhook>('id', (filter ? base.where(filter) : base).orderBy('createdAt', 'desc').limit(limit));
     },
+
+    // CloudBase's transactions do not carry where().update() (our compare-and-set), so there is none to use here:
+    // each write stands alone, and the services repair a half-done step on retry.
+    inTransaction: (work) => work(),
 
     async close() {
       /* the SDK keeps no connection to close */

@@ -1,24 +1,23 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { reconcileDueAt } from '../domain/order-state';
 import type { AppWebhook, InboxNotification, Order, OrderEvent, Refund, User } from '../domain/types';
 import {
   assertOrderInvariants,
   DuplicateError,
-  REFUNDABLE_STATUSES,
-  type Expected,
-  type OrderPatch,
-  type OrderQuery,
-  type RefundPatch,
+  hourOf,
+  sampleSlot,
   StoreUnavailableError,
+  type OrderCursor,
   type Store,
-  type WebhookPatch,
 } from './port';
 
 /**
  * The embedded default store. WAL so readers never block the writer, a busy timeout so a second process (the ops
- * CLI next to `pnpm dev`) waits instead of failing, and versioned migrations so a file from an older checkout is
- * upgraded in place.
+ * CLI next to `pnpm dev`) waits instead of failing, versioned migrations so a file from an older checkout is upgraded
+ * in place, and every statement prepared once.
  */
 const MIGRATIONS: string[] = [
   `CREATE TABLE users (
@@ -63,6 +62,35 @@ const MIGRATIONS: string[] = [
      next_attempt_at INTEGER NOT NULL, last_error TEXT, version INTEGER NOT NULL,
      created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
    CREATE INDEX app_webhooks_due ON app_webhooks (status, next_attempt_at);`,
+  // 2: flags as a set, the cancel request and the close request apart, the refund ledger (built from the refunds the
+  // file holds, which are the truth), reconcile's due time, and indexes for the queries that lacked one.
+  `ALTER TABLE orders ADD COLUMN flags TEXT NOT NULL DEFAULT '[]';
+   ALTER TABLE orders ADD COLUMN cancel_requested_at INTEGER;
+   UPDATE orders SET cancel_requested_at = updated_at WHERE flag = 'CANCEL_REQUESTED';
+   UPDATE orders SET flags = json_array(flag) WHERE flag IS NOT NULL AND flag <> 'CANCEL_REQUESTED';
+   ALTER TABLE orders DROP COLUMN flag;
+   ALTER TABLE orders ADD COLUMN close_request TEXT;
+   ALTER TABLE orders ADD COLUMN refund_ledger TEXT NOT NULL DEFAULT '{}';
+   UPDATE orders SET refund_ledger = COALESCE((
+     SELECT json_group_object(refund_no, json_object('amountFen', amount_fen, 'state', CASE status WHEN 'PENDING' THEN 'RESERVED' ELSE status END, 'at', updated_at))
+     FROM refunds WHERE refunds.order_no = orders.order_no), '{}');
+   UPDATE orders SET
+     refunded_fen = COALESCE((SELECT SUM(amount_fen) FROM refunds WHERE refunds.order_no = orders.order_no AND status = 'SUCCEEDED'), 0),
+     refund_reserved_fen = COALESCE((SELECT SUM(amount_fen) FROM refunds WHERE refunds.order_no = orders.order_no AND status = 'PENDING'), 0);
+   ALTER TABLE orders ADD COLUMN due_at INTEGER;
+   UPDATE orders SET due_at = MIN(MAX(expires_at, created_at + 60000), COALESCE(last_queried_at, created_at) + 60000) WHERE status IN ('CREATED','PAYING');
+   CREATE INDEX orders_due ON orders (due_at, order_no) WHERE due_at IS NOT NULL;
+   CREATE INDEX orders_reserved ON orders (updated_at) WHERE refund_reserved_fen > 0;
+   CREATE INDEX orders_by_created ON orders (created_at DESC, order_no DESC);
+   DROP INDEX orders_by_status;
+   CREATE INDEX orders_by_status ON orders (status, created_at DESC, order_no DESC);
+   CREATE INDEX notifications_by_received ON notifications (received_at DESC);
+   CREATE INDEX app_webhooks_by_order ON app_webhooks (order_no, created_at DESC);
+   CREATE INDEX app_webhooks_by_status ON app_webhooks (status, created_at DESC);
+   CREATE TABLE notification_rejections (
+     id TEXT PRIMARY KEY, reason TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('count','sample')),
+     hour INTEGER, count INTEGER NOT NULL DEFAULT 0, at INTEGER, sample TEXT);
+   CREATE INDEX notification_rejections_by_reason ON notification_rejections (reason, kind, hour);`,
 ];
 
 /** Field ⇄ column mapping per table; `json` fields are stored as JSON text. */
@@ -79,12 +107,12 @@ const ORDERS: TableSpec<Order> = {
   columns: {
     orderNo: 'order_no', appRef: 'app_ref', openid: 'openid', amountFen: 'amount_fen', description: 'description',
     attach: 'attach', status: 'status', version: 'version', refundedFen: 'refunded_fen',
-    refundReservedFen: 'refund_reserved_fen', reqDate: 'req_date', expiresAt: 'expires_at', hfSeqId: 'hf_seq_id',
-    payInfo: 'pay_info', outTransId: 'out_trans_id', partyOrderId: 'party_order_id', feeFen: 'fee_fen',
-    paidAt: 'paid_at', closedAt: 'closed_at', lastQueriedAt: 'last_queried_at', flag: 'flag',
-    createdAt: 'created_at', updatedAt: 'updated_at',
+    refundReservedFen: 'refund_reserved_fen', refundLedger: 'refund_ledger', reqDate: 'req_date', expiresAt: 'expires_at',
+    hfSeqId: 'hf_seq_id', payInfo: 'pay_info', outTransId: 'out_trans_id', partyOrderId: 'party_order_id', feeFen: 'fee_fen',
+    paidAt: 'paid_at', closedAt: 'closed_at', lastQueriedAt: 'last_queried_at', flags: 'flags',
+    cancelRequestedAt: 'cancel_requested_at', closeRequest: 'close_request', createdAt: 'created_at', updatedAt: 'updated_at',
   },
-  json: ['payInfo'],
+  json: ['payInfo', 'flags', 'closeRequest', 'refundLedger'],
 };
 const REFUNDS: TableSpec<Refund> = {
   table: 'refunds',
@@ -172,41 +200,66 @@ function openDatabase(path: string): Database.Database {
 export function openSqliteStore(options: SqliteStoreOptions): Store {
   const db = openDatabase(options.path);
   db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL'); // WAL + NORMAL: durable across a process crash; a power loss may drop the last commits
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
   migrate(db);
 
-  const insert = <T>(spec: TableSpec<T>, record: T) => {
-    const row = toRow(spec, record as Partial<T>);
+  const statements = new Map<string, Database.Statement>();
+  /** Every distinct statement is prepared once and reused (re-preparing cost measurable CPU on the hot path). */
+  const sql = (text: string): Database.Statement => {
+    let statement = statements.get(text);
+    if (!statement) {
+      statement = db.prepare(text);
+      statements.set(text, statement);
+    }
+    return statement;
+  };
+
+  const insert = <T>(spec: TableSpec<T>, record: T, extra: Record<string, unknown> = {}) => {
+    const row = { ...toRow(spec, record as Partial<T>), ...extra };
     const cols = Object.keys(row);
     try {
-      db.prepare(`INSERT INTO ${spec.table} (${cols.join(',')}) VALUES (${cols.map((c) => '@' + c).join(',')})`).run(row);
+      sql(`INSERT INTO ${spec.table} (${cols.join(',')}) VALUES (${cols.map((c) => '@' + c).join(',')})`).run(row);
     } catch (error) {
       if (isUniqueViolation(error)) throw duplicateFrom(spec, error);
       throw error;
     }
   };
   const getBy = <T>(spec: TableSpec<T>, field: keyof T & string, value: unknown): T | null =>
-    fromRow(spec, db.prepare(`SELECT * FROM ${spec.table} WHERE ${spec.columns[field]} = ?`).get(value) as Record<string, unknown>);
-  const all = <T>(spec: TableSpec<T>, sql: string, ...params: unknown[]): T[] =>
-    (db.prepare(sql).all(...params) as Array<Record<string, unknown>>).map((row) => fromRow(spec, row)!);
+    fromRow(spec, sql(`SELECT * FROM ${spec.table} WHERE ${spec.columns[field]} = ?`).get(value) as Record<string, unknown>);
+  const all = <T>(spec: TableSpec<T>, text: string, ...params: unknown[]): T[] =>
+    (sql(text).all(...params) as Array<Record<string, unknown>>).map((row) => fromRow(spec, row)!);
 
   /** UPDATE ... WHERE key = ? AND <expected> — one statement, so the compare and the set cannot be separated. */
-  const compareAndSet = <T>(spec: TableSpec<T>, key: string, expected: Partial<T>, patch: Partial<T>): boolean => {
-    const set = toRow(spec, patch);
+  const compareAndSet = <T>(spec: TableSpec<T>, key: string, expected: Partial<T>, patch: Partial<T>, extra: Record<string, unknown> = {}): boolean => {
+    const set = { ...toRow(spec, patch), ...extra };
     const where = toRow(spec, expected);
     const assignments = [...Object.keys(set).map((c) => `${c} = @set_${c}`), 'version = version + 1'];
     const conditions = [`${spec.columns[spec.key]} = @key`, ...Object.keys(where).map((c) => `${c} = @where_${c}`)];
     const params: Record<string, unknown> = { key };
     for (const [c, v] of Object.entries(set)) params[`set_${c}`] = v;
     for (const [c, v] of Object.entries(where)) params[`where_${c}`] = v;
-    const result = db.prepare(`UPDATE ${spec.table} SET ${assignments.join(', ')} WHERE ${conditions.join(' AND ')}`).run(params);
-    return result.changes === 1;
+    return sql(`UPDATE ${spec.table} SET ${assignments.join(', ')} WHERE ${conditions.join(' AND ')}`).run(params).changes === 1;
   };
+
+  const cursorPage = (base: string, params: unknown[], limit: number, before?: OrderCursor) =>
+    before
+      ? all(ORDERS, `${base} AND (created_at < ? OR (created_at = ? AND order_no < ?)) ORDER BY created_at DESC, order_no DESC LIMIT ?`, ...params, before.createdAt, before.createdAt, before.orderNo, limit)
+      : all(ORDERS, `${base} ORDER BY created_at DESC, order_no DESC LIMIT ?`, ...params, limit);
+
+  const appendEvent = (event: OrderEvent) =>
+    sql(`INSERT INTO order_events (order_no, from_status, to_status, source, at, detail) VALUES (?, ?, ?, ?, ?, ?)`).run(
+      event.orderNo, event.from, event.to, event.source, event.at, event.detail,
+    );
+
+  /** Which async call chain is inside the open transaction (a nested call joins it; any other waits its turn). */
+  const insideTransaction = new AsyncLocalStorage<true>();
+  let queue: Promise<unknown> = Promise.resolve();
 
   const store: Store = {
     async recordLogin({ openid, appid, at }) {
-      db.prepare(
+      sql(
         `INSERT INTO users (openid, appid, first_login_at, last_login_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (openid) DO UPDATE SET last_login_at = excluded.last_login_at, appid = excluded.appid`,
       ).run(openid, appid, at, at);
@@ -215,9 +268,12 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       return getBy(USERS, 'openid', openid);
     },
 
-    async insertOrder(order) {
+    async insertOrder(order, event) {
       assertOrderInvariants(order);
-      insert(ORDERS, order);
+      db.transaction(() => {
+        insert(ORDERS, order, { due_at: reconcileDueAt(order) });
+        appendEvent({ ...event, orderNo: order.orderNo });
+      })();
     },
     async getOrder(orderNo) {
       return getBy(ORDERS, 'orderNo', orderNo);
@@ -225,61 +281,37 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     async getOrderByRef(appRef) {
       return getBy(ORDERS, 'appRef', appRef);
     },
-    async updateOrder(orderNo, expected, patch) {
-      const current = getBy(ORDERS, 'orderNo', orderNo);
-      // Checked only when the CAS can win; the CHECK constraints guard the write itself.
-      if (current && current.status === expected.status && current.version === expected.version) {
-        assertOrderInvariants({ ...current, ...patch });
-      }
-      return compareAndSet<Order>(ORDERS, orderNo, expected, patch);
-    },
-    async reserveRefund(orderNo, amountFen, at) {
-      const statuses = REFUNDABLE_STATUSES.map((s) => `'${s}'`).join(',');
-      const result = db
-        .prepare(
-          `UPDATE orders SET refund_reserved_fen = refund_reserved_fen + @amount, version = version + 1, updated_at = @at
-           WHERE order_no = @orderNo AND status IN (${statuses})
-             AND amount_fen - refunded_fen - refund_reserved_fen >= @amount`,
-        )
-        .run({ orderNo, amount: amountFen, at });
-      return result.changes === 1;
-    },
-    async releaseRefund(orderNo, amountFen, at) {
-      db.prepare(
-        `UPDATE orders SET refund_reserved_fen = MAX(refund_reserved_fen - @amount, 0), version = version + 1, updated_at = @at
-         WHERE order_no = @orderNo`,
-      ).run({ orderNo, amount: amountFen, at });
+    async updateOrder(current, patch, event) {
+      const next: Order = { ...current, ...patch, version: current.version + 1 };
+      assertOrderInvariants(next);
+      return db.transaction(() => {
+        const won = compareAndSet<Order>(ORDERS, current.orderNo, { status: current.status, version: current.version }, patch, { due_at: reconcileDueAt(next) });
+        if (won && event) appendEvent({ ...event, orderNo: current.orderNo });
+        return won ? next : null;
+      })();
     },
     async listOrdersByOpenid(openid, { limit, before }) {
-      if (before) {
-        return all(
-          ORDERS,
-          `SELECT * FROM orders WHERE openid = ? AND (created_at < ? OR (created_at = ? AND order_no < ?))
-           ORDER BY created_at DESC, order_no DESC LIMIT ?`,
-          openid, before.createdAt, before.createdAt, before.orderNo, limit,
-        );
-      }
-      return all(ORDERS, `SELECT * FROM orders WHERE openid = ? ORDER BY created_at DESC, order_no DESC LIMIT ?`, openid, limit);
+      return cursorPage('SELECT * FROM orders WHERE openid = ?', [openid], limit, before);
     },
-    async findOrders(query: OrderQuery) {
-      const conditions = [`status IN (${query.statuses.map(() => '?').join(',')})`];
-      const params: unknown[] = [...query.statuses];
-      if (query.createdBefore !== undefined) (conditions.push('created_at < ?'), params.push(query.createdBefore));
-      if (query.expiresBefore !== undefined) (conditions.push('expires_at < ?'), params.push(query.expiresBefore));
-      if (query.notQueriedSince !== undefined) {
-        conditions.push('(last_queried_at IS NULL OR last_queried_at < ?)');
-        params.push(query.notQueriedSince);
-      }
-      return all(ORDERS, `SELECT * FROM orders WHERE ${conditions.join(' AND ')} ORDER BY created_at ASC LIMIT ?`, ...params, query.limit);
+    async findDueOrders(now, limit) {
+      return all(ORDERS, `SELECT * FROM orders WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at, order_no LIMIT ?`, now, limit);
+    },
+    async findOrdersWithReservations(before, limit) {
+      return all(ORDERS, `SELECT * FROM orders WHERE refund_reserved_fen > 0 AND updated_at < ? ORDER BY updated_at LIMIT ?`, before, limit);
+    },
+    async listOrders({ status, flag, limit, before }) {
+      const conditions = ['1 = 1'];
+      const params: unknown[] = [];
+      if (status) (conditions.push('status = ?'), params.push(status));
+      if (flag) (conditions.push('EXISTS (SELECT 1 FROM json_each(orders.flags) WHERE value = ?)'), params.push(flag));
+      return cursorPage(`SELECT * FROM orders WHERE ${conditions.join(' AND ')}`, params, limit, before);
     },
 
     async appendOrderEvent(event: OrderEvent) {
-      db.prepare(
-        `INSERT INTO order_events (order_no, from_status, to_status, source, at, detail) VALUES (?, ?, ?, ?, ?, ?)`,
-      ).run(event.orderNo, event.from, event.to, event.source, event.at, event.detail);
+      appendEvent(event);
     },
     async listOrderEvents(orderNo) {
-      const rows = db.prepare(`SELECT * FROM order_events WHERE order_no = ? ORDER BY id`).all(orderNo) as Array<Record<string, unknown>>;
+      const rows = sql(`SELECT * FROM order_events WHERE order_no = ? ORDER BY id`).all(orderNo) as Array<Record<string, unknown>>;
       return rows.map((r) => ({
         orderNo: r.order_no as string,
         from: r.from_status as OrderEvent['from'],
@@ -291,18 +323,44 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     },
 
     async insertNotification(notification) {
-      insert(NOTIFICATIONS, notification);
+      const row = toRow(NOTIFICATIONS, notification);
+      const cols = Object.keys(row);
+      // An expected duplicate (Huifu's retries, notify_type 2) is not an exception: ON CONFLICT DO NOTHING.
+      const result = sql(`INSERT INTO notifications (${cols.join(',')}) VALUES (${cols.map((c) => '@' + c).join(',')}) ON CONFLICT (id) DO NOTHING`).run(row);
+      return result.changes === 1 ? 'inserted' : 'exists';
     },
     async getNotification(id) {
       return getBy(NOTIFICATIONS, 'id', id);
     },
-    async updateNotification(id, patch) {
-      db.prepare(`UPDATE notifications SET outcome = ?, processed_at = ? WHERE id = ?`).run(patch.outcome, patch.processedAt, id);
+    async updateNotification(id, expectedOutcome, patch) {
+      return sql(`UPDATE notifications SET outcome = ?, processed_at = ? WHERE id = ? AND outcome = ?`).run(patch.outcome, patch.processedAt, id, expectedOutcome).changes === 1;
     },
     async listNotifications({ reqSeqId, limit }) {
       return reqSeqId
         ? all(NOTIFICATIONS, `SELECT * FROM notifications WHERE req_seq_id = ? ORDER BY received_at DESC LIMIT ?`, reqSeqId, limit)
         : all(NOTIFICATIONS, `SELECT * FROM notifications ORDER BY received_at DESC LIMIT ?`, limit);
+    },
+
+    async recordRejection({ reason, at, sample }, { keepHours, samplesPerReason }) {
+      db.transaction(() => {
+        const hour = hourOf(at);
+        const counted = sql(
+          `INSERT INTO notification_rejections (id, reason, kind, hour, count, at) VALUES (?, ?, 'count', ?, 1, ?)
+           ON CONFLICT (id) DO UPDATE SET count = count + 1, at = excluded.at RETURNING count`,
+        ).get(`count:${reason}:${hour}`, reason, hour, at) as { count: number };
+        if (counted.count === 1) {
+          sql(`DELETE FROM notification_rejections WHERE reason = ? AND kind = 'count' AND hour < ?`).run(reason, hour - keepHours * 3_600_000);
+        }
+        sql(
+          `INSERT INTO notification_rejections (id, reason, kind, at, sample) VALUES (?, ?, 'sample', ?, ?)
+           ON CONFLICT (id) DO UPDATE SET at = excluded.at, sample = excluded.sample`,
+        ).run(`sample:${reason}:${sampleSlot(at, samplesPerReason)}`, reason, at, sample);
+      })();
+    },
+    async listRejections() {
+      const counts = sql(`SELECT reason, hour, count FROM notification_rejections WHERE kind = 'count' ORDER BY hour DESC, reason`).all() as Array<{ reason: string; hour: number; count: number }>;
+      const samples = sql(`SELECT reason, at, sample FROM notification_rejections WHERE kind = 'sample' ORDER BY at DESC`).all() as Array<{ reason: string; at: number; sample: string }>;
+      return { counts, samples };
     },
 
     async insertRefund(refund) {
@@ -314,8 +372,9 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     async listRefundsByOrder(orderNo) {
       return all(REFUNDS, `SELECT * FROM refunds WHERE order_no = ? ORDER BY created_at, refund_no`, orderNo);
     },
-    async updateRefund(refundNo, expected: Expected<Refund['status']>, patch: RefundPatch) {
-      return compareAndSet<Refund>(REFUNDS, refundNo, expected, patch);
+    async updateRefund(current, patch) {
+      const won = compareAndSet<Refund>(REFUNDS, current.refundNo, { status: current.status, version: current.version }, patch);
+      return won ? { ...current, ...patch, version: current.version + 1 } : null;
     },
     async findRefunds({ statuses, updatedBefore, limit }) {
       return all(
@@ -331,16 +390,39 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     async getWebhook(id) {
       return getBy(WEBHOOKS, 'id', id);
     },
-    async updateWebhook(id, expectedVersion, patch: WebhookPatch) {
-      return compareAndSet<AppWebhook>(WEBHOOKS, id, { version: expectedVersion }, patch);
+    async updateWebhook(current, patch) {
+      const won = compareAndSet<AppWebhook>(WEBHOOKS, current.id, { version: current.version }, patch);
+      return won ? { ...current, ...patch, version: current.version + 1 } : null;
     },
     async findWebhooksDue(now, limit) {
       return all(WEBHOOKS, `SELECT * FROM app_webhooks WHERE status = 'PENDING' AND next_attempt_at <= ? ORDER BY next_attempt_at ASC LIMIT ?`, now, limit);
     },
-    async listWebhooks({ orderNo, limit }) {
-      return orderNo
-        ? all(WEBHOOKS, `SELECT * FROM app_webhooks WHERE order_no = ? ORDER BY created_at DESC LIMIT ?`, orderNo, limit)
-        : all(WEBHOOKS, `SELECT * FROM app_webhooks ORDER BY created_at DESC LIMIT ?`, limit);
+    async listWebhooks({ orderNo, status, limit }) {
+      if (orderNo) return all(WEBHOOKS, `SELECT * FROM app_webhooks WHERE order_no = ? ORDER BY created_at DESC LIMIT ?`, orderNo, limit);
+      if (status) return all(WEBHOOKS, `SELECT * FROM app_webhooks WHERE status = ? ORDER BY created_at DESC LIMIT ?`, status, limit);
+      return all(WEBHOOKS, `SELECT * FROM app_webhooks ORDER BY created_at DESC LIMIT ?`, limit);
+    },
+
+    /**
+     * One SQLite transaction around `work`. Units are queued, so two never overlap on this connection; `work` only
+     * awaits this store, whose calls finish synchronously, so no other request's statements can run inside it.
+     */
+    inTransaction<T>(work: () => Promise<T>): Promise<T> {
+      if (insideTransaction.getStore()) return work();
+      const run = async (): Promise<T> => {
+        sql('BEGIN IMMEDIATE').run();
+        try {
+          const result = await insideTransaction.run(true, work);
+          sql('COMMIT').run();
+          return result;
+        } catch (error) {
+          if (db.inTransaction) sql('ROLLBACK').run();
+          throw error;
+        }
+      };
+      const next = queue.then(run, run);
+      queue = next.catch(() => undefined);
+      return next;
     },
 
     async close() {
@@ -353,11 +435,11 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
 function migrate(db: Database.Database): void {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`);
   const applied = new Set((db.prepare(`SELECT version FROM schema_migrations`).all() as Array<{ version: number }>).map((r) => r.version));
-  MIGRATIONS.forEach((sql, index) => {
+  MIGRATIONS.forEach((text, index) => {
     const version = index + 1;
     if (applied.has(version)) return;
     db.transaction(() => {
-      db.exec(sql);
+      db.exec(text);
       db.prepare(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`).run(version, Date.now());
     })();
   });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PayError } from '../domain/errors';
+import { transportFailure } from '../providers/transport';
 
 /**
  * WeChat's code → openid exchange. The session_key WeChat returns is deliberately dropped here: nothing of ours
@@ -42,7 +43,14 @@ export async function code2Session(options: WechatLoginOptions, code: string): P
     if (!res.ok) throw new WechatLoginError('WECHAT_UNAVAILABLE', `jscode2session answered HTTP ${res.status}`, null);
   } catch (error) {
     if (error instanceof WechatLoginError) throw error;
-    throw new WechatLoginError('WECHAT_UNAVAILABLE', `jscode2session gave no answer within ${options.timeoutMs} ms`, null);
+    const failure = transportFailure(error);
+    throw new WechatLoginError(
+      'WECHAT_UNAVAILABLE',
+      failure.sent
+        ? `jscode2session gave no answer (${failure.code === 'TIMEOUT' ? `within ${options.timeoutMs} ms` : failure.code}); the code may have been used, so a retry needs a fresh wx.login`
+        : `jscode2session was not reached at ${options.apiBase} (${failure.code}: ${failure.detail.slice(0, 120)}); nothing was sent. Check WX_API_BASE and the network`,
+      null,
+    );
   }
   let json: unknown;
   try {

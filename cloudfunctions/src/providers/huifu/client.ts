@@ -14,6 +14,7 @@ import type {
   RefundStatusResult,
   TradeState,
 } from '../port';
+import { transportFailure } from '../transport';
 import { canonicalData, sortedResponseText, type HuifuData } from './canonical';
 import {
   businessError,
@@ -22,6 +23,7 @@ import {
   HuifuNotFoundError,
   HuifuSignatureError,
   HuifuTimeoutError,
+  HuifuUnreachableError,
 } from './errors';
 import { parsePayInfo } from './pay-info';
 import { rawMemberText } from './raw-json';
@@ -141,7 +143,9 @@ export class HuifuClient implements PaymentGateway {
       text = await response.text();
     } catch (error) {
       this.options.onExchange?.({ path, httpStatus: null, respCode: null, reqSeqId, ms: Date.now() - started });
-      throw new HuifuTimeoutError(path, this.options.timeoutMs, error);
+      const failure = transportFailure(error);
+      if (!failure.sent) throw new HuifuUnreachableError(this.options.baseUrl, path, failure.code, failure.detail, error);
+      throw new HuifuTimeoutError(path, this.options.timeoutMs, error, failure.code);
     }
     if (response.status !== 200) {
       this.options.onExchange?.({ path, httpStatus: response.status, respCode: null, reqSeqId, ms: Date.now() - started });

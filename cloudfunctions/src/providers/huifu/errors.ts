@@ -17,12 +17,25 @@ export class HuifuSignatureError extends HuifuError {
   }
 }
 
-/** No answer in time, or the connection failed mid-way. Huifu may have processed the request. */
+/** No answer in time, or the connection broke after it was set up. Huifu may have processed the request. */
 export class HuifuTimeoutError extends HuifuError {
-  constructor(path: string, timeoutMs: number, cause?: unknown) {
-    super('PAYMENT_GATEWAY_UNAVAILABLE', `Huifu ${path} gave no answer within ${timeoutMs} ms; the outcome is unknown, query by req_seq_id before trying again`, {
+  constructor(path: string, timeoutMs: number, cause?: unknown, code = 'TIMEOUT') {
+    super(
+      'PAYMENT_GATEWAY_UNAVAILABLE',
+      code === 'TIMEOUT'
+        ? `Huifu ${path} gave no answer within ${timeoutMs} ms; the outcome is unknown, query by req_seq_id before trying again`
+        : `Huifu ${path}: the connection failed after the request may have been sent (${code}); the outcome is unknown, query by req_seq_id before trying again`,
+      { retryable: true, ambiguous: true, cause },
+    );
+  }
+}
+
+/** The request never reached Huifu (DNS, refused connection, TLS): nothing happened there; safe to send again. */
+export class HuifuUnreachableError extends HuifuError {
+  constructor(baseUrl: string, path: string, code: string, detail: string, cause?: unknown) {
+    super('PAYMENT_GATEWAY_UNAVAILABLE', `Huifu ${path} was not reached at ${baseUrl} (${code}: ${detail.slice(0, 120)}); nothing was sent. Check HUIFU_API_BASE and the network`, {
       retryable: true,
-      ambiguous: true,
+      ambiguous: false,
       cause,
     });
   }
@@ -62,6 +75,10 @@ export class HuifuOverRefundError extends HuifuBusinessError {}
 export class HuifuCloseTooEarlyError extends HuifuBusinessError {}
 /** 23000001: Huifu has no such transaction. */
 export class HuifuNotFoundError extends HuifuBusinessError {}
+/** A close already exists for this trade ("不能重复关单"): follow it with close query, never close again. */
+export class HuifuCloseExistsError extends HuifuBusinessError {}
+/** 10000016: the original trade is already final; its outcome must be queried. */
+export class HuifuTradeFinalError extends HuifuBusinessError {}
 
 const GATEWAY_STATUS: Record<number, { code: ErrorCode; retryable: boolean; ambiguous: boolean; hint: string }> = {
   404: { code: 'PAYMENT_CONFIG_ERROR', retryable: false, ambiguous: false, hint: 'service not found: check HUIFU_API_BASE and HUIFU_API_VERSION (v2 or v4)' },
@@ -98,6 +115,13 @@ export function businessError(path: string, respCode: string, respDesc: string):
   const desc = respDesc ?? '';
   if (desc.includes('一分钟以内') || respCode === '10000015') {
     return new HuifuCloseTooEarlyError(respCode, respDesc, 'ORDER_CLOSE_DEFERRED', `${text}: trades younger than a minute cannot be closed; try again later`, true);
+  }
+  // Checked before the general duplicate rule: "不能重复关单" is about the trade, not this req_seq_id.
+  if (desc.includes('重复关单') || /close operation already exists/i.test(desc)) {
+    return new HuifuCloseExistsError(respCode, respDesc, 'ORDER_CLOSE_DEFERRED', `${text}: a close already exists for this trade; follow it with close query`, true);
+  }
+  if (respCode === '10000016' || desc.includes('已为终态')) {
+    return new HuifuTradeFinalError(respCode, respDesc, 'ORDER_ALREADY_PAID', `${text}: the trade is already final; query it`, false);
   }
   if (respCode === '20000000' || desc.includes('重复')) {
     return new HuifuDuplicateRequestError(respCode, respDesc, 'PAYMENT_GATEWAY_REJECTED', `${text}: this req_seq_id was already used today; query it instead of sending again`, false);

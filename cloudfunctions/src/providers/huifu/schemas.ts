@@ -3,11 +3,21 @@ import { yuanToFen } from '../../domain/money';
 import { parseShanghaiDateTime } from '../../domain/time';
 import type { TradeState } from '../port';
 
-/** Huifu yuan strings ("12.30") into fen; exactly two decimals, zero allowed (fees, refunds of nothing). */
-export const YuanAsFen = z
-  .string()
-  .regex(/^\d+\.\d{2}$/, 'yuan with two decimals')
-  .transform((v) => yuanToFen(v, { exactTwoDecimals: true, allowZero: true, maxFen: Number.MAX_SAFE_INTEGER }));
+/** Largest amount Huifu can carry: trans_amt is String(14), so at most 11 integer digits before ".00". */
+const MAX_HUIFU_FEN = 99_999_999_999_99;
+
+/**
+ * Huifu yuan strings ("12.30") into fen; exactly two decimals, no leading zeros, zero allowed (fees, refunds of
+ * nothing). A value the money rules refuse ("019.90", "1000000000000.00") is a schema issue, never an exception.
+ */
+export const YuanAsFen = z.string().transform((v, ctx) => {
+  try {
+    return yuanToFen(v, { exactTwoDecimals: true, allowZero: true, maxFen: MAX_HUIFU_FEN });
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `not a Huifu yuan amount (${(error as Error).message})` });
+    return z.NEVER;
+  }
+});
 
 const optionalText = z.string().optional().nullable().transform((v) => (v ? v : null));
 const TRADE_STATE: Record<string, TradeState | 'INITIAL'> = { P: 'PROCESSING', S: 'SUCCEEDED', F: 'FAILED', I: 'INITIAL' };
