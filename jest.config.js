@@ -2,7 +2,8 @@
 const path = require('node:path');
 
 module.exports = {
-  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
+  // The default reporter, quiet for files that pass (their console output only matters when something fails).
+  reporters: ['<rootDir>/test/support/quiet-reporter.js', 'summary', '<rootDir>/test/support/summary-reporter.js'],
   testTimeout: 30000,
   projects: [
     {

@@ -7,7 +7,8 @@
  *   replay <notification id (prefix)>    posts a stored Huifu notification to payNotify again
  *   resend-webhook <webhook id>          delivers an app webhook now (also DEAD ones)
  *   reconcile                            runs reconcile once
- *   notifications [--limit N]            the latest notifications in the inbox
+ *   notifications [--limit N]            the latest notifications in the inbox (verified ones, kept in full)
+ *   rejections                           junk refused before verification: counts per reason and hour, last samples
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -31,7 +32,7 @@ type Out = (line: string) => void;
 const safe = (text: string | null | undefined) => escapeControl(text ?? '-');
 
 export const OPS_USAGE =
-  'usage: pnpm ops [--env local|production] order <order_no|ref> | refund <order_no> <yuan> [--refund-no N] [--reason R] | replay <notification id> | resend-webhook <id> | reconcile | notifications [--limit N]';
+  'usage: pnpm ops [--env local|production] order <order_no|ref> | refund <order_no> <yuan> [--refund-no N] [--reason R] | replay <notification id> | resend-webhook <id> | reconcile | notifications [--limit N] | rejections';
 
 export async function runOps(deps: Deps, argv: string[], out: Out): Promise<number> {
   let parsed;
@@ -120,6 +121,13 @@ export async function runOps(deps: Deps, argv: string[], out: Out): Promise<numb
       for (const n of await deps.store.listNotifications({ limit })) {
         out(`${new Date(n.receivedAt).toISOString()}  ${n.id.slice(0, 12)}  ${n.kind}  ${safe(n.reqSeqId)}  type ${n.notifyType ?? '-'}  ${safe(n.transStat)}  ${safe(n.outcome)}`);
       }
+      return 0;
+    }
+    case 'rejections': {
+      const { counts, samples } = await deps.store.listRejections();
+      if (!counts.length) out('no notifications were refused before verification');
+      for (const c of counts) out(`${new Date(c.hour).toISOString().slice(0, 13)}:00Z  ${c.reason}  ${c.count}`);
+      for (const x of samples) out(`sample ${new Date(x.at).toISOString()}  ${x.reason}  ${safe(x.sample.slice(0, 200))}`);
       return 0;
     }
     default:

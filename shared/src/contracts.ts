@@ -117,6 +117,7 @@ export const ErrorBodySchema = z.strictObject({
   code: z.enum(ERROR_CODES as [string, ...string[]]),
   message: z.string(),
   retryable: z.boolean(),
+  detail: z.string().optional(),
 });
 export type FunctionResponse<T> = { ok: true; data: T } | { ok: false; error: ErrorBody };
 

@@ -49,11 +49,16 @@ export const ERROR_CATALOGUE = {
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 export const ERROR_CODES = Object.keys(ERROR_CATALOGUE) as ErrorCode[];
 
-/** What every function answers with when it fails. `message` is the catalogue's user-facing text. */
+/**
+ * What every function answers with when it fails. `message` is the catalogue's user-facing text. `detail` is for
+ * developers calling the merchant API (what to check: a stale timestamp with the server's time, the string that was
+ * verified); never secrets, never shown to mini-program users.
+ */
 export interface ErrorBody {
   code: ErrorCode;
   message: string;
   retryable: boolean;
+  detail?: string;
 }
 
 export function isErrorCode(value: unknown): value is ErrorCode {

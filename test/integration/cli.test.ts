@@ -8,6 +8,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { openSqliteStore } from '../../cloudfunctions/src/store/sqlite';
 import { closeServer, listen } from '../../scripts/lib/http';
 
 const root = resolve(__dirname, '../..');
@@ -98,6 +99,15 @@ describe('a running stack is found, not guessed', () => {
       const ops = await runTool('scripts/ops.ts', ['notifications'], { CASHIER_DATA_DIR: dataDir });
       expect(ops.code).toBe(0);
       expect(ops.stderr).toMatch(new RegExp(`ops: acting on environment local \\(stack pid ${state.pid}, functions ${state.functionsUrl}\\), store SQLite`));
+
+      // Output piped into another program arrives whole (ops used to exit before stdout drained).
+      const store = openSqliteStore({ path: join(dataDir, 'cashier.db') });
+      for (let i = 0; i < 300; i++) {
+        await store.insertNotification({ id: i.toString(16).padStart(64, '0'), kind: 'pay', reqSeqId: `P${i}`, notifyType: 1, transStat: 'S', respData: '{}', sign: 's', outcome: 'applied', receivedAt: i, processedAt: i });
+      }
+      await store.close();
+      const piped = await exec('sh', ['-c', `"${tsx}" scripts/ops.ts notifications --limit 300 | cat`], { cwd: root, env: { ...baseEnv(), CASHIER_DATA_DIR: dataDir } });
+      expect(piped.stdout.trim().split('\n')).toHaveLength(300);
     } finally {
       await dev.stop();
     }

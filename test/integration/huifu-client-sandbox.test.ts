@@ -229,3 +229,36 @@ describe('notification delivery rule', () => {
     expect(sandbox.notifications.filter((n) => n.reqSeqId === other.orderNo).map((a) => a.outcome)).toEqual(['bad_ack', 'bad_ack', 'bad_ack', 'bad_ack']);
   });
 });
+
+describe('sandbox control routes refuse what they do not know, with 4xx and what is accepted', () => {
+  const control = async (path: string, body: unknown) => {
+    const res = await fetch(`${sandbox.url}/_sandbox/${path}`, { method: 'POST', body: JSON.stringify(body) });
+    return { status: res.status, json: (await res.json()) as { ok?: boolean; error?: string } };
+  };
+
+  it.each([
+    ['pay', { req_seq_id: 'NO_SUCH_TRADE' }, 404, /no trade NO_SUCH_TRADE/],
+    ['pay', { prepay_id: 'prepay_id=sandbox_nope' }, 404, /no trade/],
+    ['refund/settle', { req_seq_id: 'NO_SUCH_REFUND' }, 404, /no refund/],
+    ['close/settle', { req_seq_id: 'NO_SUCH_TRADE' }, 404, /no close/],
+    ['faults', { operation: 'create', kind: 'explode' }, 400, /kind must be one of http500\|timeout/],
+    ['faults', { operation: 'launch', kind: 'http500' }, 400, /operation must be one of/],
+    ['notify/mode', { mode: 'shout' }, 400, /mode must be one of normal\|drop/],
+    ['notify/mode', { mode: 'drop', count: -1 }, 400, /count must be a whole number/],
+    ['duplicates', { mode: 'sometimes' }, 400, /replay or refuse/],
+    ['clock/advance', { ms: -5 }, 400, /ms must be/],
+  ])('%s %j → %d', async (path, body, status, error) => {
+    const answer = await control(path as string, body);
+    expect(answer.status).toBe(status);
+    expect(answer.json.error).toMatch(error as RegExp);
+    expect(answer.json.ok).toBeUndefined();
+  });
+
+  it('refuses to pay a closed or already settled trade, saying why', async () => {
+    const command = paymentCommand();
+    await clientFor(sandbox, keys).createMiniAppPayment(command);
+    expect((await control('pay', { req_seq_id: command.orderNo, result: 'S', wait: true })).status).toBe(200);
+    expect(await control('pay', { req_seq_id: command.orderNo })).toMatchObject({ status: 409, json: { error: expect.stringMatching(/already S/) } });
+    expect(await control('pay', { req_seq_id: command.orderNo, result: 'maybe' })).toMatchObject({ status: 400 });
+  });
+});

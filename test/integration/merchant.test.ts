@@ -61,6 +61,58 @@ describe('merchant API signatures', () => {
   });
 });
 
+describe('merchant API refusals say what to fix (the non-secret hint is in the answer)', () => {
+  async function raw(method: string, route: string, headers: Record<string, string>, body = '') {
+    const res = await fetch(`${stack.urls.functions}/http/merchant${route}`, { method, headers, body: method === 'POST' ? body : undefined });
+    return { status: res.status, json: (await res.json()) as { ok: boolean; error?: { code: string; message: string; retryable: boolean; detail?: string } } };
+  }
+  const secret = () => stack.config.merchantApi.secret;
+
+  it('a correctly signed request for a malformed path gets 400 with the reason, not a retryable 500', async () => {
+    const route = '/orders/%E0%A4%A';
+    const res = await raw('GET', route, signMerchantRequest(secret(), 'GET', route, '', stack.clock.now()));
+    expect(res.status).toBe(400);
+    expect(res.json.error).toMatchObject({ code: 'INVALID_REQUEST', retryable: false, detail: expect.stringMatching(/not valid percent-encoding/) });
+  });
+
+  it('a stale timestamp: 401 with the server time', async () => {
+    const res = await raw('GET', '/orders/X123456789', signMerchantRequest(secret(), 'GET', '/orders/X123456789', '', stack.clock.now() - 10 * 60_000));
+    expect(res.status).toBe(401);
+    expect(res.json.error).toMatchObject({ code: 'SIGNATURE_STALE', detail: expect.stringMatching(new RegExp(`is 600 s away from server time ${Math.floor(stack.clock.now() / 1000)}`)) });
+  });
+
+  it('a timestamp of 1000 is reported as stale (with the server time), not as "must be unix seconds"', async () => {
+    const headers = { 'x-cashier-timestamp': '1000', 'x-cashier-signature': 'ab'.repeat(32) };
+    const res = await raw('GET', '/orders/X123456789', headers);
+    expect(res.json.error).toMatchObject({ code: 'SIGNATURE_STALE', detail: expect.stringMatching(/request timestamp 1000 is \d+ s away from server time/) });
+  });
+
+  it('a wrong signature: 401 with the exact string the server verified', async () => {
+    const headers = signMerchantRequest('w'.repeat(40), 'GET', '/orders/X123456789', '', stack.clock.now());
+    const res = await raw('GET', '/orders/X123456789', headers);
+    expect(res.status).toBe(401);
+    expect(res.json.error!.detail).toContain(JSON.stringify(`${headers['x-cashier-timestamp']}\nGET\n/orders/X123456789\n`));
+    expect(res.json.error!.detail).not.toContain(secret());
+  });
+
+  it('signs exactly "<timestamp>\\n<METHOD>\\n<path>\\n<body>" (a known answer, computed here independently)', async () => {
+    const { createHmac } = await import('node:crypto');
+    const t = String(Math.floor(stack.clock.now() / 1000));
+    const body = '{"order_no":"X1234567890","refund_no":"KNOWN0001","amount_fen":1}';
+    const mac = createHmac('sha256', secret()).update(`${t}\nPOST\n/refunds\n${body}`, 'utf8').digest('hex');
+    expect(signMerchantRequest(secret(), 'POST', '/refunds', body, Number(t) * 1000)).toEqual({ 'x-cashier-timestamp': t, 'x-cashier-signature': mac });
+    // The same answer is accepted by the server (404: the order does not exist, but the signature held).
+    expect((await raw('POST', '/refunds', { 'x-cashier-timestamp': t, 'x-cashier-signature': mac, 'content-type': 'application/json' }, body)).status).toBe(404);
+  });
+
+  it('a request signed for one path and sent to another is refused', async () => {
+    const orderNo = await paidOrder();
+    const headers = signMerchantRequest(secret(), 'GET', `/orders/${orderNo}`, '', stack.clock.now());
+    expect((await raw('GET', `/orders/${orderNo}/refunds`, headers)).status).toBe(401);
+    expect((await raw('GET', `/orders/${orderNo}`, headers)).status).toBe(200);
+  });
+});
+
 describe('refunds', () => {
   it('refunds part of an order: PENDING → SUCCEEDED, the order becomes PARTIALLY_REFUNDED, then REFUNDED', async () => {
     const orderNo = await paidOrder(100);
@@ -168,6 +220,20 @@ describe('app webhooks (outbox)', () => {
     expect(gaps.slice(0, 4)).toEqual([30_000, 60_000, 120_000, 240_000]);
     stack.advance(24 * 3600_000);
     expect((await deliverDueWebhooks(failing, 50)).failed).toBe(0); // dead rows are not retried
+  });
+
+  it('signs webhooks as the README documents: t=<unix>,v1=hex(HMAC-SHA256(secret, "<t>.<body>")) (computed here independently)', async () => {
+    const { createHmac } = await import('node:crypto');
+    const { webhookSignatureHeader } = require('../../cloudfunctions/src/auth/hmac') as typeof import('../../cloudfunctions/src/auth/hmac');
+    const secret = 'k'.repeat(40);
+    const body = '{"id":"wh_1","event":"order.paid"}';
+    const expected = createHmac('sha256', secret).update(`1795000000.${body}`, 'utf8').digest('hex');
+    expect(webhookSignatureHeader(secret, body, 1_795_000_000_123)).toBe(`t=1795000000,v1=${expected}`);
+    // And the README's own verification snippet accepts what the stack delivered.
+    const orderNo = await paidOrder(100);
+    await stack.reconcile();
+    const hook = stack.appWebhooks.find((h) => h.body.includes(orderNo))!;
+    expect(hook.signatureValid).toBe(true);
   });
 
   it('verifies as the README tells app backends to, refusing a stale or altered body', () => {

@@ -79,6 +79,50 @@ describe('hostile or broken notifications: non-200, no state change, counted by 
   });
 });
 
+describe('junk sent to the notify URL stays within a fixed bound', () => {
+  const rows = async () => {
+    const { counts, samples } = await stack.deps.store.listRejections();
+    return { rows: counts.length + samples.length, sampleBytes: samples.reduce((n, x) => n + Buffer.byteLength(x.sample), 0) };
+  };
+
+  it('300 unsigned junk POSTs of one kind add a handful of rows, and nothing to the inbox', async () => {
+    const inboxBefore = (await stack.deps.store.listNotifications({ limit: 10_000 })).length;
+    const before = await rows();
+    for (let i = 0; i < 300; i++) {
+      const junk = new URLSearchParams({ resp_data: JSON.stringify({ req_seq_id: `JUNK${i}`, pad: 'x'.repeat(3000) }), sign: 'AAAA' }).toString();
+      expect((await postNotification(stack, junk)).status).toBe(400);
+    }
+    const after = await rows();
+    expect(after.rows - before.rows).toBeLessThanOrEqual(6); // one hourly count + at most 5 samples of the reason
+    expect((await stack.deps.store.listNotifications({ limit: 10_000 })).length).toBe(inboxBefore);
+  }, 60_000);
+
+  it('10,000 junk requests of every kind over days never grow the store past its cap; a genuine one still gets through', async () => {
+    const kinds = [
+      (i: number) => [new URLSearchParams({ resp_data: `{"req_seq_id":"J${i}"}`, sign: 'AAAA' }).toString(), 'application/x-www-form-urlencoded'],
+      (i: number) => [new URLSearchParams({ resp_data: `{"req_seq_id":"J${i}"}` }).toString(), 'application/x-www-form-urlencoded'],
+      (i: number) => [`<xml>${i}</xml>`, 'text/xml'],
+      (i: number) => [`{not json ${i}`, 'application/json'],
+      (i: number) => ['x'.repeat(70 * 1024), 'application/x-www-form-urlencoded'],
+    ];
+    for (let i = 0; i < 10_000; i++) {
+      const [body, type] = kinds[i % kinds.length]!(i);
+      const answer = await handleHuifuNotification(stack.deps, body!, type);
+      expect(answer.statusCode).not.toBe(200);
+      if (i % 400 === 399) stack.advance(3_600_000); // 25 simulated hours
+    }
+    const { counts, samples } = await stack.deps.store.listRejections();
+    const reasons = new Set(counts.map((c) => c.reason));
+    // The cap: per reason, the hourly counts kept (48 h + the current hour) and 5 samples of at most 512 bytes.
+    expect(counts.length).toBeLessThanOrEqual(reasons.size * 49);
+    expect(samples.length).toBeLessThanOrEqual(reasons.size * 5);
+    expect(samples.every((x) => Buffer.byteLength(x.sample) <= 512 * 3)).toBe(true);
+    expect(counts.reduce((n, c) => n + c.count, 0)).toBeGreaterThanOrEqual(10_000);
+    const orderNo = await payingOrder();
+    expect((await postNotification(stack, signer.form(signer.payRespData({ orderNo, amountFen: 100 })))).status).toBe(200);
+  }, 120_000);
+});
+
 describe('notifications that do not match the order', () => {
   it.each([
     ['1 fen of 100', 100, 1],
@@ -227,6 +271,6 @@ describe('fuzzing notifications', () => {
     expect(growthMb).toBeLessThan(256);
     // The order moved only if a genuinely signed notification got through.
     expect((await stack.deps.store.getOrder(orderNo))!.status).toBe(acked > 0 ? 'PAID' : 'PAYING');
-    process.stdout.write(`fuzz: ${runs} bodies, ${acked} acknowledged (all with a valid signature), heap +${growthMb.toFixed(1)} MB\n`);
+    console.log(`fuzz: ${runs} bodies, ${acked} acknowledged (all with a valid signature), heap +${growthMb.toFixed(1)} MB`);
   }, 120_000);
 });

@@ -71,6 +71,25 @@ describe('checkout tokens', () => {
     expect((error as Error).message).toMatch(message);
   });
 
+  it.each([
+    ['30 days', 30 * 86_400],
+    ['a year', 365 * 86_400],
+  ])('refuses a token issued %s in the future with exp = iat + 1 h (the 24 h cap counts from our clock)', async (_what, ahead) => {
+    const iat = Math.floor(NOW / 1000) + ahead;
+    const token = await new SignJWT({ ref: 'A', amount_fen: 1, description: 'x' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(iat).setExpirationTime(iat + 3600).sign(new TextEncoder().encode(SECRET));
+    await expect(verifyCheckoutToken(token, SECRET, NOW, 100)).rejects.toMatchObject({ code: 'CHECKOUT_TOKEN_INVALID', message: expect.stringMatching(/iat .* in the future/) });
+  });
+
+  it('allows a few minutes of clock skew, and refuses any exp more than 24 h from now whatever iat says', async () => {
+    const nowS = Math.floor(NOW / 1000);
+    const skewed = await new SignJWT({ ref: 'A', amount_fen: 1, description: 'x' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(nowS + 120).setExpirationTime(nowS + 900).sign(new TextEncoder().encode(SECRET));
+    await expect(verifyCheckoutToken(skewed, SECRET, NOW, 100)).resolves.toMatchObject({ ref: 'A' });
+    const noIat = await new SignJWT({ ref: 'A', amount_fen: 1, description: 'x' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(nowS + 86_400 + 60).sign(new TextEncoder().encode(SECRET));
+    await expect(verifyCheckoutToken(noIat, SECRET, NOW, 100)).rejects.toThrow(/longer than 86400 s/);
+    const justUnder = await new SignJWT({ ref: 'A', amount_fen: 1, description: 'x' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(nowS).setExpirationTime(nowS + 86_400).sign(new TextEncoder().encode(SECRET));
+    await expect(verifyCheckoutToken(justUnder, SECRET, NOW, 100)).resolves.toMatchObject({ ref: 'A' });
+  });
+
   it('refuses alg "none" and tampered claims', async () => {
     const none = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ ref: 'A', amount_fen: 1, description: 'x', exp: Math.floor(NOW / 1000) + 60 })).toString('base64url')}.`;
     await expect(verifyCheckoutToken(none, SECRET, NOW, 100)).rejects.toMatchObject({ code: 'CHECKOUT_TOKEN_INVALID' });

@@ -9,6 +9,8 @@ import { PayError } from '../domain/errors';
  */
 /** A token valid for longer than this is refused: a leaked link should not stay payable for days. */
 export const MAX_CHECKOUT_LIFETIME_SECONDS = 24 * 60 * 60;
+/** How far ahead of our clock an app backend's clock may be when it sets `iat`. */
+export const CLOCK_SKEW_SECONDS = 5 * 60;
 /** Huifu goods_desc is at most 127 characters; ref becomes part of our records and the app's webhooks. */
 export const REF_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const MAX_DESCRIPTION = 127;
@@ -64,9 +66,14 @@ export async function verifyCheckoutToken(token: string, secret: string, now: nu
   if (!Number.isSafeInteger(amountFen) || amountFen < 1 || amountFen > maxFen) {
     throw new CheckoutTokenError('CHECKOUT_AMOUNT_INVALID', `amount_fen must be a whole number from 1 to ${maxFen}, got ${amountFen}`);
   }
-  const issuedAt = iat ?? Math.floor(now / 1000);
-  if (exp - issuedAt > MAX_CHECKOUT_LIFETIME_SECONDS) {
-    throw new CheckoutTokenError('CHECKOUT_TOKEN_INVALID', `checkout token lives longer than ${MAX_CHECKOUT_LIFETIME_SECONDS} s`);
+  // Measured from our clock, not only from the token's own iat: a token "issued" a year ahead with exp = iat + 1 h
+  // would otherwise stay payable for a year.
+  const nowSeconds = Math.floor(now / 1000);
+  if (iat !== undefined && iat > nowSeconds + CLOCK_SKEW_SECONDS) {
+    throw new CheckoutTokenError('CHECKOUT_TOKEN_INVALID', `checkout token iat ${iat} is ${iat - nowSeconds} s in the future (server time ${nowSeconds}, allowed skew ${CLOCK_SKEW_SECONDS} s): check the app backend's clock`);
+  }
+  if (exp - nowSeconds > MAX_CHECKOUT_LIFETIME_SECONDS || exp - (iat ?? nowSeconds) > MAX_CHECKOUT_LIFETIME_SECONDS) {
+    throw new CheckoutTokenError('CHECKOUT_TOKEN_INVALID', `checkout token lives longer than ${MAX_CHECKOUT_LIFETIME_SECONDS} s (exp ${exp}, server time ${nowSeconds})`);
   }
   return { ref, amountFen, description, attach: attach ?? null, expiresAt: exp * 1000 };
 }

@@ -27,13 +27,25 @@ export function verifyMerchantRequest(
   if (!request.timestamp || !request.signature) {
     throw new PayError('SIGNATURE_INVALID', 'missing X-Cashier-Timestamp or X-Cashier-Signature header');
   }
-  if (!/^\d{9,11}$/.test(request.timestamp)) throw new PayError('SIGNATURE_INVALID', 'X-Cashier-Timestamp must be unix seconds');
-  const skew = Math.abs(nowMs / 1000 - Number(request.timestamp));
-  if (skew > MERCHANT_TOLERANCE_SECONDS) {
-    throw new PayError('SIGNATURE_STALE', `request timestamp is ${Math.round(skew)} s away from server time ${Math.floor(nowMs / 1000)} (tolerance ${MERCHANT_TOLERANCE_SECONDS} s): check the caller's clock`);
+  const serverTime = Math.floor(nowMs / 1000);
+  if (!/^\d{1,15}$/.test(request.timestamp)) {
+    throw new PayError('SIGNATURE_INVALID', `X-Cashier-Timestamp must be unix seconds (digits only), got "${request.timestamp.slice(0, 20)}"; server time is ${serverTime}`);
   }
-  const expected = hmacSha256Hex(secret, merchantStringToSign(request.timestamp, request.method, request.path, request.body));
+  if (request.timestamp.length === 13 && Math.abs(Number(request.timestamp) / 1000 - serverTime) <= MERCHANT_TOLERANCE_SECONDS) {
+    throw new PayError('SIGNATURE_STALE', `X-Cashier-Timestamp ${request.timestamp} looks like milliseconds: send unix seconds (server time is ${serverTime})`);
+  }
+  const skew = Math.abs(serverTime - Number(request.timestamp));
+  if (skew > MERCHANT_TOLERANCE_SECONDS) {
+    throw new PayError('SIGNATURE_STALE', `request timestamp ${request.timestamp} is ${Math.round(skew)} s away from server time ${serverTime} (tolerance ${MERCHANT_TOLERANCE_SECONDS} s): check the caller's clock`);
+  }
+  const signed = merchantStringToSign(request.timestamp, request.method, request.path, request.body);
+  const expected = hmacSha256Hex(secret, signed);
   if (!safeEqual(expected, request.signature.toLowerCase())) {
-    throw new PayError('SIGNATURE_INVALID', 'signature mismatch: sign "<timestamp>\\n<METHOD>\\n<path>\\n<raw body>" with MERCHANT_API_SECRET, path relative to the merchant prefix (e.g. /refunds), body exactly as sent');
+    const shown = JSON.stringify(signed.length > 300 ? `${signed.slice(0, 300)}…` : signed);
+    throw new PayError(
+      'SIGNATURE_INVALID',
+      `signature mismatch: the server verified HMAC-SHA256(MERCHANT_API_SECRET, ${shown}) in hex. Sign "<timestamp>\\n<METHOD>\\n<path>\\n<raw body>" ` +
+        'with the path relative to the merchant prefix (e.g. /refunds) and the body exactly as sent; check that both sides use the same MERCHANT_API_SECRET',
+    );
   }
 }

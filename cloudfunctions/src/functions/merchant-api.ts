@@ -2,7 +2,7 @@ import { errorBody, type ErrorCode, type FunctionResponse } from '@cashier/share
 import { z } from 'zod';
 import { verifyMerchantRequest } from '../auth/merchant-signature';
 import { PayError } from '../domain/errors';
-import { jsonLogger, type Deps } from '../services/deps';
+import { jsonLogger, type Deps, type Logger } from '../services/deps';
 import { toOrderView } from '../services/orders';
 import { REFUND_NO, requestRefund, toRefundView } from '../services/refunds';
 import { headerOf, HttpAccessEvent, rawBodyOf, type GetDeps, type HttpAccessResponse } from './handlers';
@@ -46,6 +46,32 @@ function json(answer: FunctionResponse<unknown>): HttpAccessResponse {
 }
 
 /**
+ * Refusals whose developer message tells the app backend what to fix; it goes into the answer's `detail`. Our messages
+ * hold no secrets; other failures (INTERNAL, configuration) keep their details in the log only.
+ */
+const DETAILED: ReadonlySet<ErrorCode> = new Set([
+  'INVALID_REQUEST', 'SIGNATURE_INVALID', 'SIGNATURE_STALE', 'NOT_FOUND', 'ORDER_NOT_FOUND', 'REFUND_NOT_FOUND',
+  'REFUND_CONFLICT', 'REFUND_EXCEEDS_AVAILABLE', 'ORDER_NOT_REFUNDABLE',
+]);
+
+function refusal(error: unknown, log: Logger, context: Record<string, unknown>): FunctionResponse<never> {
+  const answer = fail(error, log, context);
+  if (!answer.ok && error instanceof PayError && DETAILED.has(error.code)) answer.error.detail = error.message;
+  return answer;
+}
+
+/** Path segments, percent-decoded; a malformed escape (%E0%A4%A) is the caller's mistake, answered 400. */
+function segmentsOf(path: string): string[] {
+  return path.split('/').filter(Boolean).map((segment) => {
+    try {
+      return decodeURIComponent(segment);
+    } catch {
+      throw new PayError('INVALID_REQUEST', `path segment "${segment.slice(0, 80)}" is not valid percent-encoding (UTF-8)`);
+    }
+  });
+}
+
+/**
  * The route below the merchant prefix. The HTTP access route passes the full path (`/merchant/orders/…`, path
  * transmission on); a route configured without it passes only what follows the prefix (`/orders/…`).
  */
@@ -55,7 +81,7 @@ export function merchantRoute(path: string): string {
 }
 
 async function route(deps: Deps, method: string, path: string, body: string): Promise<unknown> {
-  const segments = path.split('/').filter(Boolean).map(decodeURIComponent);
+  const segments = segmentsOf(path);
   const notFound = () => new PayError('NOT_FOUND', `no merchant route ${method} ${path}`);
   const order = async (orderNo: string) => {
     const found = await deps.store.getOrder(orderNo);
@@ -124,6 +150,6 @@ export async function merchantHandler(getDeps: GetDeps, event: unknown, caller: 
     );
     return json({ ok: true, data: await route(deps, method, path, body) });
   } catch (error) {
-    return json(fail(error, deps.log, { fn: 'merchant', method, path }));
+    return json(refusal(error, deps.log, { fn: 'merchant', method, path: path.slice(0, 200) }));
   }
 }

@@ -30,7 +30,7 @@ export interface Logger {
  * One JSON object per line. JSON already escapes C0 controls; DEL, C1 controls and bidi or zero-width characters from
  * outside text are escaped too, so a log viewer or terminal shows them instead of obeying them.
  */
-export function jsonLogger(write: (line: string) => void = (l) => process.stdout.write(l + '\n')): Logger {
+export function jsonLogger(write: (line: string) => void = (l) => console.log(l)): Logger {
   const emit = (level: string) => (message: string, fields?: Record<string, unknown>) =>
     write(JSON.stringify({ level, message, ...fields }).replace(UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
   return { info: emit('info'), warn: emit('warn'), error: emit('error') };
