@@ -4,7 +4,7 @@
  * CASHIER_DATA_DIR (default .local); reconcile every RECONCILE_INTERVAL_MS (default 5000).
  * `.env.local` (optional) adjusts the functions' variables, e.g. HUIFU_API_BASE and its keys for Huifu's joint test.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from '../cloudfunctions/src/config';
 import { environmentVariables, warnAboutLegacyDotEnv } from './lib/env-file';
 import { findRunningStack } from './lib/stack-state';

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { PayError } from './domain/errors';
 import { DEFAULT_MAX_FEN } from './domain/money';
 import { FUNCTIONS, type FunctionName } from './functions/manifest';

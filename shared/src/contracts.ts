@@ -2,7 +2,7 @@
  * The calls between the mini-program and the cloud functions. The functions parse every event with these schemas;
  * the mini-program imports only the inferred types (`import type`), so zod never ships in the mini-program.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ERROR_CODES, type ErrorBody } from './errors';
 import { ORDER_STATUSES, REFUND_STATUSES } from './status';
 

@@ -1,5 +1,5 @@
 import { errorBody, LoginRequest, OrderRequest, type FunctionResponse } from '@cashier/shared';
-import { z } from 'zod';
+import * as z from 'zod';
 import { verifySessionToken } from '../auth/session';
 import { PayError } from '../domain/errors';
 import { jsonLogger, type Deps, type Logger } from '../services/deps';

@@ -1,5 +1,5 @@
 import { errorBody, type ErrorCode, type FunctionResponse } from '@cashier/shared';
-import { z } from 'zod';
+import * as z from 'zod';
 import { verifyMerchantRequest } from '../auth/merchant-signature';
 import { PayError } from '../domain/errors';
 import { jsonLogger, type Deps, type Logger } from '../services/deps';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PayParams } from '@cashier/shared';
 
 /** pay_info is a JSON string of appId + the five wx.requestPayment fields. timeStamp must stay a string. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { yuanToFen } from '../../domain/money';
 import { parseShanghaiDateTime } from '../../domain/time';
 import type { TradeState } from '../port';
