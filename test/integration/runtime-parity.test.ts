@@ -22,6 +22,7 @@ import { exportPrivateKeyBase64, exportPublicKeyBase64 } from '../../cloudfuncti
 import { signRsaSha256 } from '../../cloudfunctions/src/providers/huifu/sign';
 import { COLLECTIONS, UNIQUE_INDEXES } from '../../cloudfunctions/src/store/cloudbase';
 import { startCloudbaseStandin, type CloudbaseStandin } from '../../scripts/lib/cloudbase-standin';
+import { cloudbasePlatformEnv } from '../../scripts/lib/cloudbase-platform';
 import { ensureRuntimeNode } from '../../scripts/lib/runtime-node';
 import type { HuifuSandbox } from '../../scripts/stack/huifu';
 import { startWechatSandbox, type WechatSandbox } from '../../scripts/stack/wechat-sandbox';
@@ -74,21 +75,7 @@ afterAll(async () => {
   await Promise.all([standin?.close(), huifu?.close(), wechat?.close(), appBackend?.close()]);
 });
 
-/** What CloudBase injects into every function, plus, for wx.cloud.callFunction, the caller's identity. */
-function platformEnv(user: string | null): Record<string, string> {
-  return {
-    PATH: process.env.PATH ?? '',
-    TENCENTCLOUD_RUNENV: 'SCF',
-    SCF_NAMESPACE: TCB_ENV,
-    TENCENTCLOUD_REGION: 'ap-shanghai',
-    TENCENTCLOUD_SECRETID: 'AKIDtemporary',
-    TENCENTCLOUD_SECRETKEY: 'temporary-secret-key',
-    TENCENTCLOUD_SESSIONTOKEN: 'temporary-session-token',
-    TCB_CONTEXT_CNFG: JSON.stringify({ URL: standin.url }),
-    SILENCE: 'true',
-    ...(user ? { WX_CONTEXT_KEYS: 'WX_OPENID,WX_APPID', WX_OPENID: user, WX_APPID: APPID, TCB_CONTEXT_KEYS: 'TCB_SOURCE', TCB_SOURCE: 'wx_client' } : {}),
-  };
-}
+const platformEnv = (user: string | null) => cloudbasePlatformEnv({ standinUrl: standin.url, envId: TCB_ENV, appid: APPID, user });
 
 /** Invokes a bundle as CloudBase would: a fresh process, the bundle alone, the function's own variables only. */
 async function invoke(fn: FunctionName, event: unknown, options: { user?: string | null; variables?: Record<string, string> } = {}): Promise<any> {

@@ -8,6 +8,7 @@ import { silentLogger, type Deps } from '../../cloudfunctions/src/services/deps'
 import type { Store } from '../../cloudfunctions/src/store/port';
 import { openSqliteStore } from '../../cloudfunctions/src/store/sqlite';
 import type { HuifuSandbox, HuifuSandboxOptions } from '../../scripts/stack/huifu';
+import type { CloudbaseStandin } from '../../scripts/lib/cloudbase-standin';
 import { startCloudbaseStore } from './cloudbase';
 import { testClock, type TestClock } from './clock';
 import { makeOrder, nextOrderNo } from './fixtures';
@@ -25,6 +26,8 @@ export const STORE_KINDS: StoreKind[] = ['sqlite', 'cloudbase'];
 export interface ServiceHarness {
   deps: Deps;
   store: Store;
+  /** The CloudBase database stand-in (its recorded requests are the round trips), null over SQLite. */
+  standin: CloudbaseStandin | null;
   sandbox: HuifuSandbox;
   clock: TestClock;
   advance(ms: number): void;
@@ -42,12 +45,14 @@ export async function startServices(kind: StoreKind, options: { apiVersion?: 'v2
   const clock = testClock();
   let store: Store;
   let closeStore: () => Promise<void>;
+  let standin: CloudbaseStandin | null = null;
   if (kind === 'sqlite') {
     store = openSqliteStore({ path: ':memory:' });
     closeStore = () => store.close();
   } else {
     const started = await startCloudbaseStore();
     store = started.store;
+    standin = started.standin;
     closeStore = started.close;
   }
   const config = loadConfig({
@@ -93,6 +98,7 @@ export async function startServices(kind: StoreKind, options: { apiVersion?: 'v2
   return {
     deps,
     store,
+    standin,
     sandbox,
     clock,
     advance,

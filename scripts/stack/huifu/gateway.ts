@@ -238,31 +238,7 @@ export class HuifuGateway {
   }
 
   payNotificationData(trade: Trade, notifyType: number): Record<string, unknown> {
-    const yuan = fenToYuan(trade.amountFen, MAX);
-    return {
-      resp_code: '00000000',
-      resp_desc: trade.state === 'S' ? '交易成功' : '交易失败',
-      huifu_id: this.options.huifuId,
-      req_seq_id: trade.reqSeqId,
-      req_date: trade.reqDate,
-      trans_type: 'T_MINIAPP',
-      hf_seq_id: trade.hfSeqId,
-      out_trans_id: trade.outTransId ?? '',
-      party_order_id: trade.partyOrderId,
-      trans_amt: yuan,
-      pay_amt: yuan,
-      settlement_amt: yuan,
-      end_time: trade.endTime ? shanghaiDateTime(trade.endTime) : '',
-      acct_date: shanghaiDate(this.state.now()),
-      trans_stat: trade.state,
-      fee_amount: '0.00',
-      is_div: '0',
-      is_delay_acct: '0',
-      acct_stat: notifyType === 2 ? 'S' : 'I',
-      notify_type: notifyType,
-      remark: trade.remark ?? '',
-      wx_response: { sub_appid: trade.subAppid, sub_openid: trade.subOpenid, bank_type: 'OTHERS', cash_fee: yuan },
-    };
+    return payNotificationData(trade, notifyType, this.options.huifuId, this.state.now());
   }
 
   /** The user pays (or fails to) in WeChat's cashier. A trade whose close is still P can be paid: the close then fails. */
@@ -511,4 +487,36 @@ export class HuifuGateway {
     }
     reply(200, this.signedBody(answer), String(answer.resp_code));
   }
+}
+
+/**
+ * What Huifu POSTs about a finished trade: notify_type 1 (the channel's result) and then notify_type 2 (after
+ * accounting, acct_stat S). The bench sends the same bodies.
+ */
+export function payNotificationData(trade: Pick<Trade, 'amountFen' | 'state' | 'reqSeqId' | 'reqDate' | 'hfSeqId' | 'outTransId' | 'partyOrderId' | 'endTime' | 'remark' | 'subAppid' | 'subOpenid'>, notifyType: number, huifuId: string, now: number): Record<string, unknown> {
+  const yuan = fenToYuan(trade.amountFen, MAX);
+  return {
+    resp_code: '00000000',
+    resp_desc: trade.state === 'S' ? '交易成功' : '交易失败',
+    huifu_id: huifuId,
+    req_seq_id: trade.reqSeqId,
+    req_date: trade.reqDate,
+    trans_type: 'T_MINIAPP',
+    hf_seq_id: trade.hfSeqId,
+    out_trans_id: trade.outTransId ?? '',
+    party_order_id: trade.partyOrderId,
+    trans_amt: yuan,
+    pay_amt: yuan,
+    settlement_amt: yuan,
+    end_time: trade.endTime ? shanghaiDateTime(trade.endTime) : '',
+    acct_date: shanghaiDate(now),
+    trans_stat: trade.state,
+    fee_amount: '0.00',
+    is_div: '0',
+    is_delay_acct: '0',
+    acct_stat: notifyType === 2 ? 'S' : 'I',
+    notify_type: notifyType,
+    remark: trade.remark ?? '',
+    wx_response: { sub_appid: trade.subAppid, sub_openid: trade.subOpenid, bank_type: 'OTHERS', cash_fee: yuan },
+  };
 }
