@@ -198,8 +198,11 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
         id: 'wh_1', event: 'order.paid', orderNo: 'ORD000000001', payload: '{}', status: 'PENDING', attempts: 0,
         nextAttemptAt: 100, lastError: null, version: 1, createdAt: 1, updatedAt: 1,
       };
-      await store.insertWebhook(hook);
-      await store.insertWebhook({ ...hook, id: 'wh_2', nextAttemptAt: 300, createdAt: 2 });
+      expect(await store.insertWebhook(hook)).toBe('inserted');
+      expect(await store.insertWebhook({ ...hook, id: 'wh_2', nextAttemptAt: 300, createdAt: 2 })).toBe('inserted');
+      // Ids are deterministic: the same one again is expected, changes nothing and is not an error.
+      expect(await store.insertWebhook({ ...hook, payload: '{"second":true}', nextAttemptAt: 1 })).toBe('exists');
+      expect(await store.getWebhook('wh_1')).toMatchObject({ payload: '{}', nextAttemptAt: 100 });
       expect((await store.findWebhooksDue(200, 10)).map((w) => w.id)).toEqual(['wh_1']);
       const claimed = await store.updateWebhook(hook, { nextAttemptAt: 160, updatedAt: 2 });
       expect(claimed).toMatchObject({ version: 2 });

@@ -1,7 +1,6 @@
 import type { OrderStatus } from '@cashier/shared';
 import { webhookSignatureHeader } from '../auth/hmac';
 import type { AppWebhook, Order, Refund } from '../domain/types';
-import { DuplicateError } from '../store/port';
 import type { Deps } from './deps';
 
 /**
@@ -31,11 +30,7 @@ async function enqueue(deps: Deps, id: string, event: string, orderNo: string, d
   const at = deps.clock.now();
   const payload = JSON.stringify({ id, event, created_at: Math.floor(at / 1000), data });
   const row: AppWebhook = { id, event, orderNo, payload, status: 'PENDING', attempts: 0, nextAttemptAt: at, lastError: null, version: 1, createdAt: at, updatedAt: at };
-  try {
-    await deps.store.insertWebhook(row);
-  } catch (error) {
-    if (!(error instanceof DuplicateError)) throw error;
-  }
+  await deps.store.insertWebhook(row);
 }
 
 export function orderWebhookData(order: Order): Record<string, unknown> {

@@ -118,6 +118,16 @@ export function createCloudbaseStore(db: CbDatabase, options: CloudbaseStoreOpti
       throw new StoreUnavailableError(`CloudBase ${what} failed: ${(error as { code?: string })?.code ?? (error as Error)?.message}`, error);
     }
   }
+  /** For documents written twice on purpose (Huifu's retries, deterministic outbox ids). */
+  async function addUnlessExists(collection: string, doc: Record<string, unknown>): Promise<'inserted' | 'exists'> {
+    try {
+      await col(collection).add(doc);
+      return 'inserted';
+    } catch (error) {
+      if (isDuplicate(error)) return 'exists';
+      throw new StoreUnavailableError(`CloudBase add ${collection} failed: ${(error as { code?: string })?.code ?? (error as Error)?.message}`, error);
+    }
+  }
   async function getDoc<T>(collection: string, key: string, id: string): Promise<T | null> {
     const res = await run(`get ${collection}`, () => col(collection).doc(id).get());
     return fromDoc<T>(key, res.data[0]);
@@ -221,15 +231,7 @@ export function createCloudbaseStore(db: CbDatabase, options: CloudbaseStoreOpti
       return events.map((event) => ({ orderNo, ...event }));
     },
 
-    async insertNotification(notification) {
-      try {
-        await run('add notifications', () => col(COLLECTIONS.notifications).add(toDoc('id', notification)), async () => new DuplicateError('notifications', 'id'));
-        return 'inserted';
-      } catch (error) {
-        if (error instanceof DuplicateError) return 'exists';
-        throw error;
-      }
-    },
+    insertNotification: (notification) => addUnlessExists(COLLECTIONS.notifications, toDoc('id', notification)),
     getNotification: (id) => getDoc<InboxNotification>(COLLECTIONS.notifications, 'id', id),
     async updateNotification(id, expectedOutcome, patch) {
       const res = await run('update notifications', () => col(COLLECTIONS.notifications).where({ _id: id, outcome: expectedOutcome }).update({ ...patch }));
@@ -290,9 +292,7 @@ export function createCloudbaseStore(db: CbDatabase, options: CloudbaseStoreOpti
       );
     },
 
-    async insertWebhook(webhook) {
-      await run('add app_webhooks', () => col(COLLECTIONS.appWebhooks).add(toDoc('id', webhook)), async () => new DuplicateError('app_webhooks', 'id'));
-    },
+    insertWebhook: (webhook) => addUnlessExists(COLLECTIONS.appWebhooks, toDoc('id', webhook)),
     getWebhook: (id) => getDoc<AppWebhook>(COLLECTIONS.appWebhooks, 'id', id),
     async updateWebhook(current, patch) {
       const won = await casUpdate(COLLECTIONS.appWebhooks, { _id: current.id, version: current.version }, patch);

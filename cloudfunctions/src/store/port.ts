@@ -58,7 +58,8 @@ export interface Store {
   updateRefund(current: Refund, patch: RefundPatch): Promise<Refund | null>;
   findRefunds(query: { statuses: Refund['status'][]; updatedBefore: number; limit: number }): Promise<Refund[]>;
 
-  insertWebhook(webhook: AppWebhook): Promise<void>;
+  /** A webhook's id is deterministic: writing the same one twice is expected, and resolves 'exists'. */
+  insertWebhook(webhook: AppWebhook): Promise<'inserted' | 'exists'>;
   getWebhook(id: string): Promise<AppWebhook | null>;
   updateWebhook(current: AppWebhook, patch: WebhookPatch): Promise<AppWebhook | null>;
   /** PENDING webhooks whose next attempt is due, oldest first. */

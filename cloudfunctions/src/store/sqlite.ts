@@ -226,6 +226,13 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       throw error;
     }
   };
+  /** For rows written twice on purpose (Huifu's retries, deterministic outbox ids): no exception on the expected path. */
+  const insertUnlessExists = <T>(spec: TableSpec<T>, record: T): 'inserted' | 'exists' => {
+    const row = toRow(spec, record as Partial<T>);
+    const cols = Object.keys(row);
+    const result = sql(`INSERT INTO ${spec.table} (${cols.join(',')}) VALUES (${cols.map((c) => '@' + c).join(',')}) ON CONFLICT (${spec.columns[spec.key]}) DO NOTHING`).run(row);
+    return result.changes === 1 ? 'inserted' : 'exists';
+  };
   const getBy = <T>(spec: TableSpec<T>, field: keyof T & string, value: unknown): T | null =>
     fromRow(spec, sql(`SELECT * FROM ${spec.table} WHERE ${spec.columns[field]} = ?`).get(value) as Record<string, unknown>);
   const all = <T>(spec: TableSpec<T>, text: string, ...params: unknown[]): T[] =>
@@ -323,11 +330,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     },
 
     async insertNotification(notification) {
-      const row = toRow(NOTIFICATIONS, notification);
-      const cols = Object.keys(row);
-      // An expected duplicate (Huifu's retries, notify_type 2) is not an exception: ON CONFLICT DO NOTHING.
-      const result = sql(`INSERT INTO notifications (${cols.join(',')}) VALUES (${cols.map((c) => '@' + c).join(',')}) ON CONFLICT (id) DO NOTHING`).run(row);
-      return result.changes === 1 ? 'inserted' : 'exists';
+      return insertUnlessExists(NOTIFICATIONS, notification);
     },
     async getNotification(id) {
       return getBy(NOTIFICATIONS, 'id', id);
@@ -385,7 +388,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     },
 
     async insertWebhook(webhook) {
-      insert(WEBHOOKS, webhook);
+      return insertUnlessExists(WEBHOOKS, webhook);
     },
     async getWebhook(id) {
       return getBy(WEBHOOKS, 'id', id);
