@@ -33,6 +33,8 @@ export interface StandinRequest {
   /** The decoded query and update data, for tests that check what the adapter sent. */
   query: Record<string, unknown> | null;
   data: unknown;
+  /** The sort of a query: field → 1 or -1, in order. */
+  order: Record<string, number> | null;
 }
 
 export interface CloudbaseStandin {
@@ -326,6 +328,7 @@ export async function startCloudbaseStandin(options: StandinOptions = {}): Promi
       collection: typeof params.collectionName === 'string' ? params.collectionName : null,
       query: decoded(params.query),
       data: Array.isArray(params.data) ? params.data.map(decoded) : decoded(params.data),
+      order: decoded(params.order) as Record<string, number> | null,
     });
     if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
     const failure = failures.findIndex((f) => f.action === action);
