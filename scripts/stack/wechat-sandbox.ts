@@ -1,7 +1,7 @@
 /**
  * A local stand-in for WeChat's jscode2session. Codes are minted per openid through a control route, are
  * single-use and expire after 5 minutes, and the real error codes come back: 40029 invalid, 40163 used,
- * 45011 rate limited, -1 busy. With `devOpenid`, an unknown code (such as the real ones WeChat DevTools produces)
+ * 45011 rate limited, -1 busy, 40226 a high-risk user. With `devOpenid`, an unknown code (such as the real ones WeChat DevTools produces)
  * logs in as that user, once per code. Loopback only; a development and test tool.
  */
 import { randomBytes } from 'node:crypto';
@@ -22,7 +22,7 @@ export interface WechatSandbox {
   port: number;
   mintCode(openid: string): string;
   /** The next `count` exchanges answer this errcode. */
-  failNext(errcode: 45011 | -1 | 40029, count?: number): void;
+  failNext(errcode: 45011 | -1 | 40029 | 40226, count?: number): void;
   advanceClock(ms: number): void;
   exchanges: Array<{ at: number; code: string; errcode: number; openid: string | null }>;
   close(): Promise<void>;
@@ -56,7 +56,7 @@ export async function startWechatSandbox(options: WechatSandboxOptions): Promise
       if (q.get('grant_type') !== 'authorization_code') return answer({ errcode: 40002, errmsg: 'invalid grant_type' });
       if (!code) return answer({ errcode: 41008, errmsg: 'missing code' });
       const injected = failures.shift();
-      if (injected !== undefined) return answer({ errcode: injected, errmsg: injected === 45011 ? 'api minute-quota reach limit' : 'system error' });
+      if (injected !== undefined) return answer({ errcode: injected, errmsg: injected === 45011 ? 'api minute-quota reach limit' : injected === 40226 ? 'code blocked' : 'system error' });
       let entry = codes.get(code);
       if (!entry && options.devOpenid) {
         entry = { openid: options.devOpenid, issuedAt: now(), used: false };

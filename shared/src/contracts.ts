@@ -52,7 +52,8 @@ export type PayParams = z.infer<typeof PayParams>;
 
 const WithSession = { sessionToken: Token };
 
-export const PreviewRequest = z.strictObject({ action: z.literal('preview'), ...WithSession, checkoutToken: Token });
+/** The session is optional: the page asks for the preview while it logs in, so the pay button shows after one round trip. */
+export const PreviewRequest = z.strictObject({ action: z.literal('preview'), sessionToken: Token.optional(), checkoutToken: Token });
 export const CreateRequest = z.strictObject({ action: z.literal('create'), ...WithSession, checkoutToken: Token });
 export const GetRequest = z.strictObject({ action: z.literal('get'), ...WithSession, orderNo: OrderNo });
 export const ListRequest = z.strictObject({
@@ -83,6 +84,7 @@ export const PreviewResult = z.strictObject({
   description: z.string(),
   /** When the checkout token itself expires. */
   tokenExpiresAt: z.number().int(),
+  /** The caller's order for this ref; always null for a preview without a session. */
   existingOrder: OrderView.nullable(),
 });
 export type PreviewResult = z.infer<typeof PreviewResult>;

@@ -15,6 +15,8 @@ export const ERROR_CATALOGUE = {
   LOGIN_CODE_USED: { message: '登录凭证已使用，请重新进入小程序', retryable: true },
   WECHAT_RATE_LIMITED: { message: '登录过于频繁，请稍后再试', retryable: true },
   WECHAT_UNAVAILABLE: { message: '微信服务繁忙，请稍后再试', retryable: true },
+  /** jscode2session 40226: WeChat flags the account as high-risk; retrying will not help. */
+  LOGIN_BLOCKED: { message: '当前微信账号存在安全风险，暂时无法登录支付', retryable: false },
 
   CHECKOUT_TOKEN_INVALID: { message: '支付链接无效，请返回 App 重新发起支付', retryable: false },
   CHECKOUT_TOKEN_EXPIRED: { message: '支付链接已过期，请返回 App 重新发起支付', retryable: false },

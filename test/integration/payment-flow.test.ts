@@ -61,6 +61,16 @@ describe('the payment flow over loopback HTTP', () => {
     expect(stack.huifu!.requests.filter((r) => r.operation === 'create' && r.reqSeqId === created.order.orderNo)).toHaveLength(1);
   });
 
+  it('previews without a session (while the page logs in): the checkout, never the order, and a changed amount is refused', async () => {
+    const { checkoutToken, created } = await startPayment('o_alice_0002');
+    const anonymous = await stack.data<PreviewResult>('order', { action: 'preview', checkoutToken });
+    expect(anonymous).toMatchObject({ amountFen: created.order.amountFen, existingOrder: null });
+    const otherAmount = await stack.checkout({ ref: created.order.ref, amountFen: created.order.amountFen + 1 });
+    expect(await stack.call('order', { action: 'preview', checkoutToken: otherAmount })).toMatchObject({ ok: false, error: { code: 'CHECKOUT_AMOUNT_INVALID' } });
+    // Every other action still needs the session.
+    expect(await stack.call('order', { action: 'get', orderNo: created.order.orderNo })).toMatchObject({ ok: false, error: { code: 'INVALID_REQUEST' } });
+  });
+
   it('continues paying an unpaid order from the order list with the same pay_info', async () => {
     const { sessionToken, created } = await startPayment();
     const resumed = await stack.data<CreateResult>('order', { action: 'pay', sessionToken, orderNo: created.order.orderNo });

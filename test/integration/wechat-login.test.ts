@@ -47,6 +47,11 @@ describe('jscode2session against the WeChat sandbox', () => {
     await expect(login(wechat.mintCode('o_dave_123'))).rejects.toMatchObject({ errcode: -1, code: 'WECHAT_UNAVAILABLE', retryable: true });
   });
 
+  it('maps 40226 (a high-risk user) to its own final answer, not "WeChat busy"', async () => {
+    wechat.failNext(40226);
+    await expect(login(wechat.mintCode('o_dave_123'))).rejects.toMatchObject({ errcode: 40226, code: 'LOGIN_BLOCKED', retryable: false });
+  });
+
   it('names the configuration when the appid or secret is wrong', async () => {
     await expect(login(wechat.mintCode('o_erin_123'), { secret: 'wrong' })).rejects.toMatchObject({ errcode: 40125, code: 'PAYMENT_CONFIG_ERROR' });
     await expect(login(wechat.mintCode('o_erin_123'), { secret: 'wrong' })).rejects.toThrow(/WX_APPID and WX_SECRET/);

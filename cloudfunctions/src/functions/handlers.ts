@@ -68,7 +68,8 @@ export async function orderHandler(getDeps: GetDeps, event: unknown, caller: Cal
   const request = input.data;
   return withDeps(getDeps, 'order', async (deps): Promise<FunctionResponse<unknown>> => {
     try {
-      const openid = await verifySessionToken(request.sessionToken, deps.config.session.secret, deps.clock.now(), platformOpenid);
+      if (request.action === 'preview' && request.sessionToken === undefined) return ok(await previewOrder(deps, null, request.checkoutToken));
+      const openid = await verifySessionToken(request.sessionToken!, deps.config.session.secret, deps.clock.now(), platformOpenid);
       switch (request.action) {
         case 'preview':
           return ok(await previewOrder(deps, openid, request.checkoutToken));

@@ -29,17 +29,22 @@ async function checkout(deps: Deps, token: string): Promise<Checkout> {
 }
 
 /** The order for this ref, if any, checked to belong to this user and to match the token. */
-async function existingOrder(deps: Deps, openid: string, checkout: Checkout): Promise<Order | null> {
+/**
+ * The order already placed for the checkout's ref, checked against the caller and the amount. Without a caller
+ * (openid null: a preview before login) the order is not shown, but a different amount is refused all the same.
+ */
+async function existingOrder(deps: Deps, openid: string | null, checkout: Checkout): Promise<Order | null> {
   const order = await deps.store.getOrderByRef(checkout.ref);
   if (!order) return null;
-  if (order.openid !== openid) throw new PayError('ORDER_TAKEN', `ref ${checkout.ref} belongs to another user's order ${order.orderNo}`);
+  if (openid !== null && order.openid !== openid) throw new PayError('ORDER_TAKEN', `ref ${checkout.ref} belongs to another user's order ${order.orderNo}`);
   if (order.amountFen !== checkout.amountFen) {
     throw new PayError('CHECKOUT_AMOUNT_INVALID', `ref ${checkout.ref} was ordered for ${order.amountFen} fen; this token says ${checkout.amountFen} fen`);
   }
-  return order;
+  return openid === null ? null : order;
 }
 
-export async function previewOrder(deps: Deps, openid: string, checkoutToken: string): Promise<PreviewResult> {
+/** The checkout as the token describes it; with the caller (a session), also the caller's order for its ref. */
+export async function previewOrder(deps: Deps, openid: string | null, checkoutToken: string): Promise<PreviewResult> {
   const c = await checkout(deps, checkoutToken);
   const order = await existingOrder(deps, openid, c);
   return { ref: c.ref, amountFen: c.amountFen, description: c.description, tokenExpiresAt: c.expiresAt, existingOrder: order ? toOrderView(order) : null };

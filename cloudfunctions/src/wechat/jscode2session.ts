@@ -8,7 +8,7 @@ import { transportFailure } from '../providers/transport';
  */
 export class WechatLoginError extends PayError {
   constructor(
-    code: 'LOGIN_CODE_INVALID' | 'LOGIN_CODE_USED' | 'WECHAT_RATE_LIMITED' | 'WECHAT_UNAVAILABLE' | 'PAYMENT_CONFIG_ERROR',
+    code: 'LOGIN_CODE_INVALID' | 'LOGIN_BLOCKED' | 'LOGIN_CODE_USED' | 'WECHAT_RATE_LIMITED' | 'WECHAT_UNAVAILABLE' | 'PAYMENT_CONFIG_ERROR',
     message: string,
     readonly errcode: number | null,
   ) {
@@ -68,6 +68,8 @@ export async function code2Session(options: WechatLoginOptions, code: string): P
       throw new WechatLoginError('LOGIN_CODE_INVALID', `jscode2session 40029: invalid code (${errmsg})`, errcode);
     case 40163:
       throw new WechatLoginError('LOGIN_CODE_USED', `jscode2session 40163: code already used; call wx.login again (${errmsg})`, errcode);
+    case 40226:
+      throw new WechatLoginError('LOGIN_BLOCKED', `jscode2session 40226: high-risk user, login refused by WeChat (${errmsg})`, errcode);
     case 45011:
       throw new WechatLoginError('WECHAT_RATE_LIMITED', `jscode2session 45011: rate limited (${errmsg})`, errcode);
     case -1:
