@@ -17,3 +17,42 @@ export function recordScene(scene: number | undefined): void {
 export function canLaunchApp(): boolean {
   return ability;
 }
+
+/**
+ * What "返回App" hands the app (the launchApp button's app-parameter): never empty. A convenience for the app's UI;
+ * the app's backend learns the truth from our webhook or the merchant API.
+ */
+export function appParameter(ref: string | null, status: string | null): string {
+  return JSON.stringify({ ref: ref ?? '', status: status ?? 'UNKNOWN' });
+}
+
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const REF = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * The `ref` claim of a checkout token, read without verifying it: only to tell the app which checkout the user is
+ * coming back from when the server could not be asked (an expired or broken link). Never trusted for anything else.
+ */
+export function refOfToken(token: string): string | null {
+  const payload = token.split('.')[1];
+  if (!payload || payload.length > 4096) return null;
+  let bits = 0;
+  let value = 0;
+  let text = '';
+  for (const ch of payload) {
+    const index = BASE64URL.indexOf(ch);
+    if (index < 0) return null;
+    value = (value << 6) | index;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      text += String.fromCharCode((value >> bits) & 0xff);
+    }
+  }
+  try {
+    const ref = (JSON.parse(text) as { ref?: unknown }).ref;
+    return typeof ref === 'string' && REF.test(ref) ? ref : null;
+  } catch {
+    return null;
+  }
+}

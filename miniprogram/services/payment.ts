@@ -1,6 +1,6 @@
 import { MONEY_TAKEN_STATUSES, type ErrorCode } from '@cashier/shared';
 import type { OrderView, PayParams } from '@cashier/shared/contracts';
-import { config } from '../config';
+import { payerKind } from '../config';
 import type { Result } from './transport';
 
 /**
@@ -14,6 +14,7 @@ export type PayState =
   | { kind: 'confirming' }
   | { kind: 'paid' }
   | { kind: 'cancelled' }
+  | { kind: 'notPaid' }
   | { kind: 'unconfirmed' }
   | { kind: 'failed'; code: ErrorCode | 'PAYMENT_FAILED' };
 
@@ -24,13 +25,20 @@ export type PayEvent =
   | { type: 'cashierClosed' }
   | { type: 'settled'; outcome: PayOutcome };
 
-export type PayOutcome = 'paid' | 'cancelled' | 'failed' | 'unconfirmed';
+/**
+ * paid: the server has the money. cancelled: the user closed the cashier. notPaid: the cashier failed (a signature or
+ * permission error, say) and the server confirms nothing was paid; the order can still be paid. failed: the order
+ * itself failed or closed. unconfirmed: the server could not confirm in time; the money may be in flight.
+ */
+export type PayOutcome = 'paid' | 'cancelled' | 'notPaid' | 'failed' | 'unconfirmed';
 
-/** Pure. A tap outside idle/cancelled/failed is ignored: that is the double-tap lock. */
+const TAPPABLE: ReadonlyArray<PayState['kind']> = ['idle', 'cancelled', 'notPaid', 'failed'];
+
+/** Pure. A tap outside idle/cancelled/notPaid/failed is ignored: that is the double-tap lock. */
 export function nextPayState(state: PayState, event: PayEvent): PayState {
   switch (event.type) {
     case 'tap':
-      return state.kind === 'idle' || state.kind === 'cancelled' || state.kind === 'failed' ? { kind: 'creating' } : state;
+      return TAPPABLE.includes(state.kind) ? { kind: 'creating' } : state;
     case 'created':
       return state.kind === 'creating' ? { kind: 'paying' } : state;
     case 'createFailed':
@@ -59,6 +67,9 @@ export const wechatPayer: Payer = (params) =>
     });
   });
 
+/** The sandbox cashier page answers on this channel event; it also answers `cancel` when it is left some other way. */
+export const SANDBOX_RESULT_EVENT = 'result';
+
 export const sandboxCashierPayer: Payer = (_params, orderNo) =>
   new Promise((resolve) => {
     let settled = false;
@@ -70,13 +81,13 @@ export const sandboxCashierPayer: Payer = (_params, orderNo) =>
     };
     wx.navigateTo({
       url: `/pages/sandbox-cashier/index?orderNo=${encodeURIComponent(orderNo)}`,
-      events: { result: (r: { result: CashierResult }) => finish(r.result) },
+      events: { [SANDBOX_RESULT_EVENT]: (r: { result: CashierResult }) => finish(r.result) },
       fail: () => finish('fail'),
     });
   });
 
 export function currentPayer(): Payer {
-  return config.payer === 'wechat' ? wechatPayer : sandboxCashierPayer;
+  return payerKind() === 'wechat' ? wechatPayer : sandboxCashierPayer;
 }
 
 export interface ConfirmDeps {
@@ -85,6 +96,8 @@ export interface ConfirmDeps {
   now(): number;
   intervalMs: number;
   windowMs: number;
+  /** True once the page that asked is gone: polling stops (its answer is then not used). */
+  abandoned?(): boolean;
 }
 
 /** What the server's order means for the payer; null while it is still waiting for payment. */
@@ -95,21 +108,27 @@ export function outcomeOf(order: OrderView): PayOutcome | null {
 }
 
 /**
- * After the cashier closes. "fail cancel" gets one silent server check (a dismissed signature error also ends as
- * cancel, and the user may have paid); success and other failures are confirmed by polling order.get every
- * intervalMs for up to windowMs. Never treats the client callback alone as paid.
+ * After the cashier closes; never treats the client callback alone as paid.
+ * - cancel: one silent server check (a dismissed signature error also ends as cancel, and the user may have paid).
+ * - fail (not a cancel: a signature, permission or appid error): one server check. Nothing can be in flight, so
+ *   unless the server has the money or the order failed, the payment simply did not go through: notPaid.
+ * - ok: poll order.get every intervalMs for up to windowMs; the notification may still be on its way.
  */
 export async function confirmPayment(orderNo: string, cashier: CashierResult, deps: ConfirmDeps): Promise<PayOutcome> {
-  if (cashier === 'cancel') {
+  if (cashier === 'cancel' || cashier === 'fail') {
     const answer = await deps.fetchOrder(orderNo);
-    return answer.ok && outcomeOf(answer.data) === 'paid' ? 'paid' : 'cancelled';
+    if (!answer.ok) return cashier === 'cancel' ? 'cancelled' : 'unconfirmed';
+    const outcome = outcomeOf(answer.data);
+    if (outcome === 'paid') return 'paid';
+    if (cashier === 'cancel') return 'cancelled';
+    return outcome ?? 'notPaid';
   }
   const until = deps.now() + deps.windowMs;
   for (;;) {
     const answer = await deps.fetchOrder(orderNo);
     const outcome = answer.ok ? outcomeOf(answer.data) : null;
     if (outcome) return outcome;
-    if (deps.now() + deps.intervalMs > until) return 'unconfirmed';
+    if (deps.abandoned?.() || deps.now() + deps.intervalMs > until) return 'unconfirmed';
     await deps.sleep(deps.intervalMs);
   }
 }

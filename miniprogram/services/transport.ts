@@ -1,6 +1,6 @@
 import { errorBody, type ErrorBody } from '@cashier/shared';
 import type { FunctionResponse } from '@cashier/shared/contracts';
-import { config } from '../config';
+import { config, mode } from '../config';
 
 /**
  * The only module that talks to the functions: wx.cloud.callFunction in cloud mode, wx.request to the local
@@ -18,7 +18,7 @@ function isResponse<T>(value: unknown): value is Result<T> {
 }
 
 export function callFunction<T>(name: string, data: Record<string, unknown>): Promise<Result<T>> {
-  if (config.mode === 'cloud') {
+  if (mode() === 'cloud') {
     return new Promise((resolve) => {
       wx.cloud.callFunction({
         name,

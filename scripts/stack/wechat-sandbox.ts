@@ -8,6 +8,11 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { closeServer, listen, readBody, send } from '../lib/http';
 
+/** The errors jscode2session can be made to answer next (failNext, POST /_sandbox/fail). */
+const INJECTED_MESSAGES = { 45011: 'api minute-quota reach limit', [-1]: 'system error', 40029: 'invalid code', 40163: 'code been used', 40226: 'code blocked' } as Record<number, string>;
+export type InjectableErrcode = 45011 | -1 | 40029 | 40163 | 40226;
+const INJECTABLE: InjectableErrcode[] = [45011, -1, 40029, 40163, 40226];
+
 export interface WechatSandboxOptions {
   port?: number;
   appid: string;
@@ -22,7 +27,7 @@ export interface WechatSandbox {
   port: number;
   mintCode(openid: string): string;
   /** The next `count` exchanges answer this errcode. */
-  failNext(errcode: 45011 | -1 | 40029 | 40226, count?: number): void;
+  failNext(errcode: InjectableErrcode, count?: number): void;
   advanceClock(ms: number): void;
   exchanges: Array<{ at: number; code: string; errcode: number; openid: string | null }>;
   close(): Promise<void>;
@@ -33,7 +38,7 @@ export async function startWechatSandbox(options: WechatSandboxOptions): Promise
   let offset = 0;
   const now = () => Date.now() + offset;
   const codes = new Map<string, { openid: string; issuedAt: number; used: boolean }>();
-  const failures: number[] = [];
+  const failures: InjectableErrcode[] = [];
   const exchanges: WechatSandbox['exchanges'] = [];
 
   const mintCode = (openid: string) => {
@@ -56,7 +61,7 @@ export async function startWechatSandbox(options: WechatSandboxOptions): Promise
       if (q.get('grant_type') !== 'authorization_code') return answer({ errcode: 40002, errmsg: 'invalid grant_type' });
       if (!code) return answer({ errcode: 41008, errmsg: 'missing code' });
       const injected = failures.shift();
-      if (injected !== undefined) return answer({ errcode: injected, errmsg: injected === 45011 ? 'api minute-quota reach limit' : injected === 40226 ? 'code blocked' : 'system error' });
+      if (injected !== undefined) return answer({ errcode: injected, errmsg: INJECTED_MESSAGES[injected] });
       let entry = codes.get(code);
       if (!entry && options.devOpenid) {
         entry = { openid: options.devOpenid, issuedAt: now(), used: false };
@@ -66,6 +71,22 @@ export async function startWechatSandbox(options: WechatSandboxOptions): Promise
       if (entry.used) return answer({ errcode: 40163, errmsg: 'code been used' });
       entry.used = true;
       return answer({ openid: entry.openid, session_key: randomBytes(16).toString('base64') });
+    }
+    if (req.method === 'POST' && url.pathname === '/_sandbox/fail') {
+      // The next jscode2session answers (count, default 1) are this errcode, whatever the code: for pages' retry paths.
+      const { text } = await readBody(req, 1024);
+      let body: { errcode?: unknown; count?: unknown };
+      try {
+        body = JSON.parse(text || '{}') as typeof body;
+      } catch {
+        return send(res, 400, { error: 'body must be JSON {"errcode": 40163, "count": 1}' });
+      }
+      const count = body.count === undefined ? 1 : body.count;
+      if (!INJECTABLE.includes(body.errcode as InjectableErrcode) || typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 100) {
+        return send(res, 400, { error: `errcode: one of ${INJECTABLE.join(', ')}; count: 1-100` });
+      }
+      for (let i = 0; i < count; i++) failures.push(body.errcode as InjectableErrcode);
+      return send(res, 200, { queued: failures.length });
     }
     if (req.method === 'POST' && url.pathname === '/_sandbox/code') {
       const { text } = await readBody(req);

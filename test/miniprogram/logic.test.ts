@@ -1,5 +1,6 @@
 import { confirmPayment, nextPayState, type ConfirmDeps, type PayState } from '../../miniprogram/services/payment';
-import { canLaunchApp, recordScene } from '../../miniprogram/services/launch';
+import { appParameter, canLaunchApp, recordScene, refOfToken } from '../../miniprogram/services/launch';
+import { modeFor } from '../../miniprogram/config';
 import type { OrderView } from '@cashier/shared';
 
 describe('pay page state machine', () => {
@@ -67,6 +68,53 @@ describe('confirmPayment', () => {
 
   it('reports a failure the server confirms', async () => {
     await expect(confirmPayment('P1', 'fail', deps(['FAILED']))).resolves.toBe('failed');
+  });
+
+  it('a non-cancel failure with nothing paid is one check and "not paid", never 60 s of "maybe paid"', async () => {
+    const d = deps(['PAYING']);
+    await expect(confirmPayment('P1', 'fail', d)).resolves.toBe('notPaid');
+    expect(d.calls).toBe(1);
+    await expect(confirmPayment('P1', 'fail', deps(['PAID']))).resolves.toBe('paid');
+    // Only when the server cannot be asked is the outcome left unconfirmed.
+    await expect(confirmPayment('P1', 'fail', { ...deps(['PAYING']), fetchOrder: async () => ({ ok: false as const, error: { code: 'NETWORK_ERROR' as const, message: 'x', retryable: true } }) })).resolves.toBe('unconfirmed');
+  });
+
+  it('stops polling once the page that asked is gone', async () => {
+    let gone = false;
+    const d = deps(['PAYING']);
+    const polling = confirmPayment('P1', 'ok', { ...d, sleep: async (ms) => { d.clock += ms; gone = true; }, abandoned: () => gone });
+    await expect(polling).resolves.toBe('unconfirmed');
+    expect(d.calls).toBe(2);
+  });
+
+  it('after "not paid" a tap starts again', () => {
+    expect(nextPayState({ kind: 'confirming' }, { type: 'settled', outcome: 'notPaid' })).toEqual({ kind: 'notPaid' });
+    expect(nextPayState({ kind: 'notPaid' }, { type: 'tap' })).toEqual({ kind: 'creating' });
+  });
+});
+
+describe('where it runs decides the mode', () => {
+  it('is local only in DevTools on a development build set to the local stack', () => {
+    expect(modeFor({ platform: 'devtools', envVersion: 'develop' }, 'local')).toBe('local');
+    expect(modeFor({ platform: 'devtools', envVersion: 'develop' }, 'cloud')).toBe('cloud');
+    // Review builds run as develop on a phone: never local.
+    expect(modeFor({ platform: 'ios', envVersion: 'develop' }, 'local')).toBe('cloud');
+    expect(modeFor({ platform: 'android', envVersion: 'release' }, 'local')).toBe('cloud');
+    expect(modeFor({ platform: 'devtools', envVersion: 'trial' }, 'local')).toBe('cloud');
+  });
+});
+
+describe('app-parameter', () => {
+  const token = (payload: object) => `eyJhbGciOiJIUzI1NiJ9.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.sig`;
+  it('reads the ref of a checkout token for 返回App, and nothing from a broken one', () => {
+    expect(refOfToken(token({ ref: 'A-123_x', amount_fen: 1, description: '会员月卡' }))).toBe('A-123_x');
+    expect(refOfToken(token({ ref: '<script>' }))).toBeNull();
+    expect(refOfToken('not a token')).toBeNull();
+    expect(refOfToken('a.%%%.b')).toBeNull();
+  });
+  it('is never empty', () => {
+    expect(JSON.parse(appParameter(null, null))).toEqual({ ref: '', status: 'UNKNOWN' });
+    expect(JSON.parse(appParameter('A1', 'PAID'))).toEqual({ ref: 'A1', status: 'PAID' });
   });
 });
 

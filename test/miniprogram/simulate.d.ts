@@ -4,7 +4,11 @@ declare module 'miniprogram-simulate' {
     data: Record<string, unknown>;
     dom: HTMLElement | undefined;
     attach(parent: Element): void;
+    /** Removes it from the page tree; its `detached` lifetime runs (as when the page is unloaded). */
+    detach(): void;
     querySelector(selector: string): RenderedComponent | undefined;
+    dispatchEvent(eventName: string, options?: Record<string, unknown>): void;
+    setData(data: Record<string, unknown>): void;
   }
   const simulate: {
     load(path: string, options?: { rootPath?: string; less?: boolean }): string;

@@ -7,7 +7,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type Database from 'better-sqlite3';
 import type { Store } from '../../cloudfunctions/src/store/port';
 import { openSqliteStore } from '../../cloudfunctions/src/store/sqlite';
 import { indexesOf } from '../../scripts/deploy/plan';
@@ -15,6 +14,17 @@ import { startCloudbaseStore } from '../support/cloudbase';
 import { makeOrder } from '../support/fixtures';
 
 const ORDERS = 100_000;
+
+interface RawStatement {
+  all(...params: unknown[]): unknown[];
+  get(...params: unknown[]): unknown;
+  run(...params: unknown[]): unknown;
+}
+interface RawDb {
+  prepare(text: string): RawStatement;
+  transaction(work: () => void): () => void;
+  close(): void;
+}
 
 /** Each query method, called once, with the index it must use (SQLite names). */
 const QUERIES: Array<{ name: string; call: (s: Store) => Promise<unknown>; sqliteIndex: string }> = [
@@ -39,7 +49,8 @@ const QUERIES: Array<{ name: string; call: (s: Store) => Promise<unknown>; sqlit
 describe(`SQLite with ${ORDERS.toLocaleString('en')} orders: every query reads through its index`, () => {
   let dir: string;
   let store: Store;
-  let raw: Database.Database;
+  /** A second connection to the same file (better-sqlite3, as the store uses), for seeding and EXPLAIN. */
+  let raw: RawDb;
   const statements: string[] = [];
 
   beforeAll(async () => {
@@ -47,7 +58,7 @@ describe(`SQLite with ${ORDERS.toLocaleString('en')} orders: every query reads t
     const path = join(dir, 'cashier.db');
     store = openSqliteStore({ path, onStatement: (text) => statements.push(text) });
     await store.insertOrder(makeOrder({ orderNo: 'P000000000', appRef: 'ref-0' }), { from: null, to: 'CREATED', source: 'api', at: 1, detail: 'seed' });
-    const BetterSqlite = require('better-sqlite3') as typeof Database;
+    const BetterSqlite = require('better-sqlite3') as new (path: string) => RawDb;
     raw = new BetterSqlite(path);
     // Copies of the seed row: mostly paid, some waiting (due), a few flagged or holding a reservation.
     const seed = raw.prepare('SELECT * FROM orders').get() as Record<string, unknown>;
@@ -138,7 +149,7 @@ describe('CloudBase: every query the adapter sends is served by an index the dep
           const flips = rest.map((k, i) => k.direction === sortFields[i]!.direction);
           return flips.every((f) => f === flips[0]);
         });
-        if (!served) throw new Error(`${q.collection}: no index for filter ${JSON.stringify(filterFields)} sorted by ${JSON.stringify(q.order)}; indexes: ${JSON.stringify(indexesOf(q.collection!).map((i) => i.keys))}`);
+        if (!served) throw new Error(`${q.collection}: no index for filter ${JSON.stringify(Object.keys(q.query!))} sorted by ${JSON.stringify(q.order)}; indexes: ${JSON.stringify(indexesOf(q.collection!).map((i) => i.keys))}`);
       }
     } finally {
       await close();

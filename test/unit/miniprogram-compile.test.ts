@@ -14,3 +14,31 @@ describe('mini-program compile check', () => {
     expect(out).toContain('wcc OK');
   }, 180_000);
 });
+
+describe('release check (pnpm mp:check --release)', () => {
+  const { releaseProblems } = require('../../scripts/mp-check') as typeof import('../../scripts/mp-check');
+
+  it('refuses a build with no CloudBase environment or the tourist AppID, naming the file to fix', () => {
+    const problems = releaseProblems({ appid: 'touristappid' }, { cloudEnv: '' });
+    expect(problems).toEqual([expect.stringMatching(/^miniprogram\/config\.ts: cloudEnv is empty/), expect.stringMatching(/^project\.config\.json: appid is "touristappid"/)]);
+    expect(releaseProblems({ appid: 'wx0123456789abcdef' }, { cloudEnv: ' ' })).toHaveLength(1);
+  });
+
+  it('passes a build that names its AppID and environment', () => {
+    expect(releaseProblems({ appid: 'wx0123456789abcdef' }, { cloudEnv: 'prod-1a2b3c' })).toEqual([]);
+  });
+
+  it('the shipped config is the development one: `pnpm mp:check --release` exits 1 until it is filled in', () => {
+    const root = join(__dirname, '../..');
+    let status = 0;
+    let out = '';
+    try {
+      execFileSync(join(root, 'node_modules/.bin/tsx'), ['scripts/mp-check.ts', '--release'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (error) {
+      status = (error as { status: number }).status;
+      out = String((error as { stdout: string }).stdout);
+    }
+    expect(status).toBe(1);
+    expect(out).toContain('not releasable: miniprogram/config.ts: cloudEnv is empty');
+  });
+});

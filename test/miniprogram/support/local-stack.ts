@@ -18,11 +18,13 @@ export interface LocalStack {
 }
 
 const root = resolve(__dirname, '../../..');
-const tsx = join(root, 'node_modules', '.bin', 'tsx');
+/** Node itself with tsx as a loader: no `.bin/tsx` shim, which Windows runs only through a shell (Node ≥ 20.12 refuses `.cmd`). */
+const tsxNode = (script: string, ...args: string[]): [string, string[]] => [process.execPath, ['--import', 'tsx', script, ...args]];
 
 export async function startLocalStack(env: Record<string, string> = {}): Promise<LocalStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cashier-mp-'));
-  const child: ChildProcess = spawn(tsx, ['scripts/dev.ts'], {
+  const [node, devArgs] = tsxNode('scripts/dev.ts');
+  const child: ChildProcess = spawn(node, devArgs, {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', CASHIER_DATA_DIR: dataDir, CASHIER_PORT: '0', WECHAT_SANDBOX_PORT: '0', HUIFU_SANDBOX_PORT: '0', RECONCILE_INTERVAL_MS: '1000', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -50,12 +52,15 @@ export async function startLocalStack(env: Record<string, string> = {}): Promise
     dataDir,
     checkoutToken(amountYuan, description, options = {}) {
       const expired = options.expired ? ['--expired'] : [];
-      const out = execFileSync(tsx, ['scripts/checkout-link.ts', '--amount', amountYuan, '--desc', description, '--data', dataDir, ...expired], { cwd: root, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+      const [linkNode, linkArgs] = tsxNode('scripts/checkout-link.ts', '--amount', amountYuan, '--desc', description, '--data', dataDir, ...expired);
+      const out = execFileSync(linkNode, linkArgs, { cwd: root, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
       return /path: +pages\/checkout\/index\?t=(\S+)/.exec(out)![1]!;
     },
     async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
