@@ -138,3 +138,55 @@ describe('launchApp scene rules', () => {
     expect(canLaunchApp()).toBe(false);
   });
 });
+
+describe('session', () => {
+  /** A wx whose function host answers with `answer(fn, data)`, counting logins and calls. */
+  function fakeWx(answer: (fn: string, data: Record<string, unknown>) => unknown) {
+    const seen = { logins: 0, calls: [] as Array<{ fn: string; data: Record<string, unknown> }> };
+    const storage = new Map<string, unknown>();
+    (globalThis as unknown as { wx: unknown }).wx = {
+      getAccountInfoSync: () => ({ miniProgram: { envVersion: 'develop' } }),
+      getDeviceInfo: () => ({ platform: 'devtools' }),
+      login: (o: { success(r: { code: string }): void }) => setTimeout(() => o.success({ code: `code-${++seen.logins}` }), 5),
+      request: (o: { url: string; data: Record<string, unknown>; success(r: { statusCode: number; data: unknown }): void }) => {
+        const fn = o.url.split('/').pop()!;
+        seen.calls.push({ fn, data: o.data });
+        setTimeout(() => o.success({ statusCode: 200, data: answer(fn, o.data) }), 5);
+      },
+      getStorageSync: (k: string) => storage.get(k) ?? '',
+      setStorageSync: (k: string, v: unknown) => void storage.set(k, v),
+      removeStorageSync: (k: string) => void storage.delete(k),
+    };
+    return seen;
+  }
+  const loggedIn = { ok: true, data: { sessionToken: 'token-'.padEnd(24, 'x'), expiresAt: Date.now() + 3_600_000 } };
+  const refused = { ok: false, error: { code: 'UNAUTHENTICATED', message: '登录已失效，请重新进入', retryable: true } };
+
+  beforeEach(() => jest.resetModules());
+
+  it('concurrent calls share one login', async () => {
+    const seen = fakeWx((fn) => (fn === 'login' ? loggedIn : { ok: true, data: {} }));
+    const { callWithSession } = require('../../miniprogram/services/session');
+    await Promise.all([callWithSession('order', { action: 'list' }), callWithSession('order', { action: 'list' }), callWithSession('order', { action: 'list' })]);
+    expect(seen.logins).toBe(1);
+    expect(seen.calls.filter((c) => c.fn === 'login')).toHaveLength(1);
+  });
+
+  it('renews once when the server refuses the session, and never sends an empty token', async () => {
+    const seen = fakeWx((fn) => (fn === 'login' ? loggedIn : refused));
+    const { callWithSession } = require('../../miniprogram/services/session');
+    const answer = await callWithSession('order', { action: 'list' });
+    expect(answer).toMatchObject({ ok: false, error: { code: 'UNAUTHENTICATED' } });
+    const orderCalls = seen.calls.filter((c) => c.fn === 'order');
+    expect(orderCalls).toHaveLength(2);
+    for (const c of orderCalls) expect(String(c.data.sessionToken).length).toBeGreaterThan(0);
+  });
+
+  it('a login code WeChat calls used is replaced by one fresh wx.login, not more', async () => {
+    const used = { ok: false, error: { code: 'LOGIN_CODE_USED', message: '登录凭证已使用，请重新进入小程序', retryable: true } };
+    const seen = fakeWx((fn) => (fn === 'login' ? used : { ok: true, data: {} }));
+    const { ensureSession } = require('../../miniprogram/services/session');
+    expect(await ensureSession()).toMatchObject({ ok: false, error: { code: 'LOGIN_CODE_USED' } });
+    expect(seen.logins).toBe(2);
+  });
+});
