@@ -81,6 +81,28 @@ describe('the payment flow over loopback HTTP', () => {
     expect(await stack.call('order', { action: 'pay', sessionToken, orderNo: created.order.orderNo })).toMatchObject({ ok: false, error: { code: 'ORDER_EXPIRED' } });
   });
 
+  it('refuses a second checkout token for the same ref with another amount, at preview and at create (1 fen either way)', async () => {
+    const { sessionToken, created } = await startPayment('o_alice_0003', 1000);
+    for (const amountFen of [999, 1001]) {
+      const other = await stack.checkout({ ref: created.order.ref, amountFen });
+      for (const action of ['preview', 'create'] as const) {
+        expect(await stack.call('order', { action, sessionToken, checkoutToken: other })).toMatchObject({ ok: false, error: { code: 'CHECKOUT_AMOUNT_INVALID' } });
+      }
+    }
+    expect((await getOrder(sessionToken, created.order.orderNo)).amountFen).toBe(1000);
+  });
+
+  it('refuses to cancel another user\'s order, leaving it payable', async () => {
+    const { sessionToken, orderNo } = await startPayment('o_alice_0004');
+    const mallory = await stack.loginAs('o_mallory_001');
+    const closes = () => stack.huifu!.requests.filter((r) => r.operation === 'close').length;
+    const closesBefore = closes();
+    expect(await stack.call('order', { action: 'cancel', sessionToken: mallory, orderNo })).toMatchObject({ ok: false, error: { code: 'ORDER_NOT_FOUND' } });
+    expect(await stack.deps.store.getOrder(orderNo)).toMatchObject({ status: 'PAYING', cancelRequestedAt: null });
+    expect(closes()).toBe(closesBefore);
+    expect(await stack.data<CreateResult>('order', { action: 'pay', sessionToken, orderNo })).toMatchObject({ resumed: true });
+  });
+
   it('refuses a ref that another user has already ordered', async () => {
     const { checkoutToken } = await startPayment('o_alice_0001');
     const bob = await stack.loginAs('o_bob_000001');

@@ -195,6 +195,33 @@ describe('out of order', () => {
 });
 
 describe('crashes and failing storage', () => {
+  it('the ack waits for the inbox write: when recording the notification fails, Huifu gets a non-200 and its retry the ack', async () => {
+    const orderNo = await payingOrder();
+    const body = signer.form(signer.payRespData({ orderNo, amountFen: 100 }));
+    const store = stack.deps.store;
+    const original = store.insertNotification.bind(store);
+    let failures = 1;
+    store.insertNotification = async (row) => {
+      if (failures > 0) {
+        failures -= 1;
+        throw new Error('disk I/O error');
+      }
+      return original(row);
+    };
+    try {
+      const first = await postNotification(stack, body);
+      expect(first.status).not.toBe(200);
+      expect(first.text).not.toContain('RECV_ORD_ID_');
+      const retry = await postNotification(stack, body);
+      expect(retry).toEqual({ status: 200, text: `RECV_ORD_ID_${orderNo}` });
+    } finally {
+      store.insertNotification = original;
+    }
+    expect((await store.getOrder(orderNo))!.status).toBe('PAID');
+    expect(await transitionsTo(orderNo, 'PAID')).toBe(1);
+    expect(await store.listNotifications({ reqSeqId: orderNo, limit: 5 })).toHaveLength(1);
+  });
+
   it('the store failing in the middle of a notification gets a non-200, and the retry applies exactly once', async () => {
     const orderNo = await payingOrder();
     const body = signer.form(signer.payRespData({ orderNo, amountFen: 100 }));
