@@ -15,6 +15,15 @@ if [ -z "${npm_config_nodedir:-}" ] && [ -f "$(dirname "$(dirname "$(command -v 
   export npm_config_nodedir="$(dirname "$(dirname "$(command -v node)")")"
 fi
 
+# The console's browser tests drive Debian's Chromium (playwright-core; no browser download). As root with apt, install
+# it (and CJK fonts, so its pages and screenshots show Chinese) when missing; elsewhere those tests skip and say why.
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing chromium for the console's browser tests (apt-get)"
+  if ! (apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null); then
+    echo "warning: could not install chromium; the console's browser tests will be skipped (under CI=true they fail)" >&2
+  fi
+fi
+
 if [ "${CI:-}" = "true" ]; then
   pnpm install --frozen-lockfile
 else

@@ -14,15 +14,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatFen } from '@cashier/shared';
 import { loadConfig } from '../cloudfunctions/src/config';
-import { yuanToFen } from '../cloudfunctions/src/domain/money';
 import { escapeControl } from '../cloudfunctions/src/domain/safe-text';
 import { buildDeps } from '../cloudfunctions/src/runtime';
-import { newSerial, silentLogger, type Deps } from '../cloudfunctions/src/services/deps';
-import { runReconcile } from '../cloudfunctions/src/services/reconcile';
-import { requestRefund } from '../cloudfunctions/src/services/refunds';
-import { deliverWebhook } from '../cloudfunctions/src/services/webhooks';
+import { silentLogger, type Deps } from '../cloudfunctions/src/services/deps';
 import { environmentVariables, type EnvironmentName } from './lib/env-file';
 import { readLocalKeys } from './lib/local-keys';
+import { OperationError, orderTimeline, reconcileNow, refundOrder, replayNotification, resendWebhook } from './lib/operations';
 import { findRunningStack } from './lib/stack-state';
 import { localStackEnv } from './stack/env';
 
@@ -49,68 +46,55 @@ export async function runOps(deps: Deps, argv: string[], out: Out): Promise<numb
   const { positionals, values } = parsed;
   const [command, ...args] = positionals;
   const json = (value: unknown) => out(JSON.stringify(value, null, 2).split('\n').map(escapeControl).join('\n'));
+  try {
+    return await runCommand(deps, command, args, values, out, json);
+  } catch (error) {
+    if (!(error instanceof OperationError)) throw error;
+    out(safe(error.message));
+    return 1;
+  }
+}
+
+async function runCommand(deps: Deps, command: string | undefined, args: string[], values: { 'refund-no'?: string; reason?: string; limit?: string }, out: Out, json: (value: unknown) => void): Promise<number> {
   switch (command) {
     case 'order': {
       const key = args[0];
       if (!key) return usage(out);
-      const order = (await deps.store.getOrder(key)) ?? (await deps.store.getOrderByRef(key));
-      if (!order) {
+      const timeline = await orderTimeline(deps, key);
+      if (!timeline) {
         out(`no order with number or ref ${safe(key)}`);
         return 1;
       }
+      const { order } = timeline;
       out(`order ${order.orderNo}  ref ${safe(order.appRef)}  ${order.status}  ${formatFen(order.amountFen)}  refunded ${formatFen(order.refundedFen)}${order.flags.length ? `  FLAGS ${order.flags.map(safe).join(',')}` : ''}${order.cancelRequestedAt ? '  CANCEL REQUESTED' : ''}`);
       out(`  huifu: req_date ${order.reqDate}  hf_seq_id ${safe(order.hfSeqId)}  out_trans_id ${safe(order.outTransId)}${order.closeRequest ? `  close ${order.closeRequest.reqSeqId} ${order.closeRequest.state}` : ''}`);
-      for (const e of await deps.store.listOrderEvents(order.orderNo)) out(`  ${new Date(e.at).toISOString()}  ${e.from ?? '-'} → ${e.to ?? '-'}  ${e.source}  ${safe(e.detail)}`);
-      for (const r of await deps.store.listRefundsByOrder(order.orderNo)) out(`  refund ${safe(r.refundNo)}  ${r.status}  ${formatFen(r.amountFen)}${r.failReason ? `  ${safe(r.failReason)}` : ''}`);
-      for (const n of await deps.store.listNotifications({ reqSeqId: order.orderNo, limit: 20 })) out(`  notification ${n.id.slice(0, 12)}  type ${n.notifyType ?? '-'}  ${safe(n.transStat)}  ${safe(n.outcome)}`);
-      for (const w of await deps.store.listWebhooks({ orderNo: order.orderNo, limit: 20 })) out(`  webhook ${w.id}  ${w.event}  ${w.status}  attempts ${w.attempts}${w.lastError ? `  ${safe(w.lastError)}` : ''}`);
+      for (const e of timeline.events) out(`  ${new Date(e.at).toISOString()}  ${e.from ?? '-'} → ${e.to ?? '-'}  ${e.source}  ${safe(e.detail)}`);
+      for (const r of timeline.refunds) out(`  refund ${safe(r.refundNo)}  ${r.status}  ${formatFen(r.amountFen)}${r.failReason ? `  ${safe(r.failReason)}` : ''}`);
+      for (const n of timeline.notifications) out(`  notification ${n.id.slice(0, 12)}  type ${n.notifyType ?? '-'}  ${safe(n.transStat)}  ${safe(n.outcome)}`);
+      for (const w of timeline.webhooks) out(`  webhook ${w.id}  ${w.event}  ${w.status}  attempts ${w.attempts}${w.lastError ? `  ${safe(w.lastError)}` : ''}`);
       return 0;
     }
     case 'refund': {
       const [orderNo, yuan] = args;
       if (!orderNo || !yuan) return usage(out);
-      const refund = await requestRefund(deps, {
-        orderNo,
-        refundNo: values['refund-no'] ?? newSerial('R', deps.clock.now()),
-        amountFen: yuanToFen(yuan),
-        reason: values.reason ?? null,
-      });
-      json(refund);
+      json(await refundOrder(deps, { orderNo, yuan, refundNo: values['refund-no'], reason: values.reason }));
       return 0;
     }
     case 'replay': {
       const prefix = args[0];
       if (!prefix) return usage(out);
-      const match = (await deps.store.listNotifications({ limit: 500 })).filter((n) => n.id.startsWith(prefix) && n.sign);
-      if (match.length !== 1) {
-        out(match.length ? `${match.length} notifications start with ${safe(prefix)}; give more characters` : `no stored, signed notification ${safe(prefix)}`);
-        return 1;
-      }
-      const url = deps.config.huifuApi.notifyUrl;
-      const body = new URLSearchParams({ resp_data: match[0]!.respData, sign: match[0]!.sign }).toString();
-      let res: Response;
-      try {
-        res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded;charset=UTF-8' }, body });
-      } catch (error) {
-        out(`replay: could not reach payNotify at ${url} (HUIFU_NOTIFY_URL): ${((error as Error).cause as Error | undefined)?.message ?? (error as Error).message}`);
-        return 1;
-      }
-      out(`replayed ${match[0]!.id.slice(0, 12)} to ${url}: HTTP ${res.status} ${safe(await res.text())}`);
-      return res.status === 200 ? 0 : 1;
+      const replayed = await replayNotification(deps, prefix);
+      out(`replayed ${replayed.id.slice(0, 12)} to ${replayed.url}: HTTP ${replayed.status} ${safe(replayed.text)} (${safe(replayed.outcome)})`);
+      return replayed.status === 200 ? 0 : 1;
     }
     case 'resend-webhook': {
-      const hook = args[0] ? await deps.store.getWebhook(args[0]) : null;
-      if (!hook) {
-        out(`no webhook ${safe(args[0] ?? '')}`);
-        return 1;
-      }
-      const outcome = await deliverWebhook(deps, hook);
-      const after = await deps.store.getWebhook(hook.id);
-      out(`webhook ${hook.id}: ${outcome}${after?.lastError ? ` (${safe(after.lastError)})` : ''}`);
+      if (!args[0]) return usage(out);
+      const { outcome, webhook } = await resendWebhook(deps, args[0]);
+      out(`webhook ${safe(args[0])}: ${outcome}${webhook?.lastError ? ` (${safe(webhook.lastError)})` : ''}`);
       return outcome === 'DELIVERED' ? 0 : 1;
     }
     case 'reconcile':
-      json(await runReconcile(deps));
+      json(await reconcileNow(deps));
       return 0;
     case 'notifications': {
       const limit = Number(values.limit ?? 20);

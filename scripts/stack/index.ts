@@ -26,6 +26,7 @@ import { loadOrCreateKeys } from '../lib/local-keys';
 import { writeStackState } from '../lib/stack-state';
 import { DEV_APPID, localStackEnv, SANDBOX_IDS, usesRealHuifu, usesRealWechat } from './env';
 import { startHuifuSandbox, type HuifuSandbox } from './huifu';
+import { createConsole, DEVTOOLS_PROJECT_FILE } from './console/server';
 import { startWechatSandbox, type WechatSandbox } from './wechat-sandbox';
 
 export { DEV_APPID, localStackEnv } from './env';
@@ -163,8 +164,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     merchant: (event) => merchantHandler(getDeps('merchant'), event, LOCAL),
   };
   const routes = httpRoutes();
+  const consoleServer = createConsole({
+    deps,
+    mode: 'local',
+    target: `本地栈 ${functionsUrl} · SQLite ${sqlitePath}`,
+    allowActions: true,
+    sandbox: huifu,
+    oneTimeToken: null,
+    devtoolsProjectFile: DEVTOOLS_PROJECT_FILE,
+  });
 
   handle = async (req, res) => {
+    if (await consoleServer.handle(req, res, port)) return;
     const url = new URL(req.url ?? '/', functionsUrl);
     const path = url.pathname;
     if (req.method === 'POST' && path.startsWith('/fn/')) {
@@ -236,6 +247,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         startedAt: Date.now(),
         dataDir,
         functionsUrl,
+        consoleUrl: `${functionsUrl}/console/`,
         notifyUrl: config.huifuApi.notifyUrl,
         huifuUrl: huifu?.url ?? null,
         wechatUrl: wechat?.url ?? null,
@@ -257,7 +269,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return (await res.json()) as T;
     },
     readyLine: () =>
-      `cashier ready: functions ${functionsUrl}/fn/<name>  notify ${config.huifuApi.notifyUrl}  wechat ${wechat?.url ?? config.wechatLogin.apiBase}  huifu ${huifu?.url ?? config.huifuApi.apiBase} (${config.huifuApi.apiVersion})  db ${sqlitePath}`,
+      `cashier ready: console ${functionsUrl}/console/  functions ${functionsUrl}/fn/<name>  notify ${config.huifuApi.notifyUrl}  wechat ${wechat?.url ?? config.wechatLogin.apiBase}  huifu ${huifu?.url ?? config.huifuApi.apiBase} (${config.huifuApi.apiVersion})  db ${sqlitePath}`,
     async stop() {
       if (timer) clearInterval(timer);
       removeState();

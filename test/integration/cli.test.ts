@@ -141,3 +141,22 @@ describe('pnpm checkout:link validates its flags', () => {
     expect(r).toMatchObject({ code: 0, stdout: expect.stringMatching(/--ttl <seconds>/) });
   });
 });
+
+describe('pnpm console', () => {
+  it.each([
+    [[], /--env production is required \(the local stack's console is at http:\/\/127\.0\.0\.1:<CASHIER_PORT>\/console\/ while pnpm dev runs\)/],
+    [['--env', 'production', '--port', 'x'], /--port must be a port number \(0-65535\), got x/],
+    [['--env', 'staging'], /--env production is required/],
+  ])('%j is refused with the reason, exit 2', async (args, reason) => {
+    const r = await runTool('scripts/console.ts', args as string[], { CASHIER_DATA_DIR: dataDir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(reason as RegExp);
+  });
+
+  // On a machine with a real .env.production this would open the real console: only where there is none.
+  (existsSync(join(root, '.env.production')) ? it.skip : it)('--env production without .env.production names the file to create', async () => {
+    const r = await runTool('scripts/console.ts', ['--env', 'production'], { CASHIER_DATA_DIR: dataDir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/\.env\.production, which does not exist: copy \.env\.example to \.env\.production/);
+  });
+});
