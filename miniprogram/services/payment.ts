@@ -1,6 +1,8 @@
 import { MONEY_TAKEN_STATUSES, type ErrorCode } from '@cashier/shared';
 import type { OrderView, PayParams } from '@cashier/shared/contracts';
-import { payerKind } from '../config';
+import { config, payerKind } from '../config';
+import { isGone } from './lifetime';
+import { fetchOrder } from './orders';
 import type { Result } from './transport';
 
 /**
@@ -134,3 +136,15 @@ export async function confirmPayment(orderNo: string, cashier: CashierResult, de
 }
 
 export const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** confirmPayment with the app's settings, for a page: it stops when the page is gone. */
+export function confirmForPage(orderNo: string, cashier: CashierResult, page: object): Promise<PayOutcome> {
+  return confirmPayment(orderNo, cashier, {
+    fetchOrder,
+    sleep: realSleep,
+    now: () => Date.now(),
+    intervalMs: config.confirmIntervalMs,
+    windowMs: config.confirmWindowMs,
+    abandoned: () => isGone(page),
+  });
+}

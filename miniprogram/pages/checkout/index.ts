@@ -1,10 +1,10 @@
 import { formatFen, MONEY_TAKEN_STATUSES, type ErrorBody } from '@cashier/shared';
-import { config, useWechatPayerLocally, mode } from '../../config';
+import { mode, useWechatPayerLocally } from '../../config';
 import { copy } from '../../services/copy';
 import { appParameter, canLaunchApp, refOfToken } from '../../services/launch';
 import { isGone, markGone } from '../../services/lifetime';
-import { fetchOrder, fetchPreview, submitOrder } from '../../services/orders';
-import { confirmPayment, currentPayer, nextPayState, realSleep, type PayOutcome, type PayState } from '../../services/payment';
+import { fetchPreview, submitOrder } from '../../services/orders';
+import { confirmForPage, currentPayer, nextPayState, type PayOutcome, type PayState } from '../../services/payment';
 import { ensureSession } from '../../services/session';
 import { toast } from '../../services/toast';
 
@@ -122,14 +122,7 @@ Component({
       const cashier = await currentPayer()(created.data.payment, orderNo);
       if (isGone(this)) return;
       this.move(nextPayState(this.data.pay, { type: 'cashierClosed' }));
-      const outcome = await confirmPayment(orderNo, cashier, {
-        fetchOrder,
-        sleep: realSleep,
-        now: () => Date.now(),
-        intervalMs: config.confirmIntervalMs,
-        windowMs: config.confirmWindowMs,
-        abandoned: () => isGone(this),
-      });
+      const outcome = await confirmForPage(orderNo, cashier, this);
       if (isGone(this)) return;
       this.move(nextPayState(this.data.pay, { type: 'settled', outcome }));
       if (outcome === 'cancelled' || outcome === 'notPaid') {

@@ -1,10 +1,9 @@
 import { formatFen, PAYABLE_STATUSES } from '@cashier/shared';
 import type { OrderView } from '@cashier/shared/contracts';
-import { config } from '../../config';
 import { copy, statusCopy } from '../../services/copy';
 import { isGone, markGone } from '../../services/lifetime';
-import { fetchOrder, fetchOrders, resumeOrderPayment } from '../../services/orders';
-import { confirmPayment, currentPayer, realSleep } from '../../services/payment';
+import { fetchOrders, resumeOrderPayment } from '../../services/orders';
+import { confirmForPage, currentPayer } from '../../services/payment';
 import { toast } from '../../services/toast';
 
 /**
@@ -121,14 +120,7 @@ Component({
       }
       const cashier = await currentPayer()(resumed.data.payment, orderNo);
       if (isGone(this)) return;
-      const outcome = await confirmPayment(orderNo, cashier, {
-        fetchOrder,
-        sleep: realSleep,
-        now: () => Date.now(),
-        intervalMs: config.confirmIntervalMs,
-        windowMs: config.confirmWindowMs,
-        abandoned: () => isGone(this),
-      });
+      const outcome = await confirmForPage(orderNo, cashier, this);
       if (isGone(this)) return;
       this.setData({ busyOrderNo: '' });
       if (outcome === 'cancelled' || outcome === 'notPaid') {
