@@ -106,12 +106,33 @@ describeIf(Boolean(chromiumPath), `no Chromium at ${CANDIDATES.join(', ')} (apt-
     const orderNo = await placeOrder(500);
     await stack.huifu!.pay(orderNo, 'S');
     await page.goto(`${stack.urls.functions}/console/#/orders/${orderNo}`);
+    await page.locator('h2').getByText(orderNo).waitFor();
     const first = page.locator('li.t-notification button.action').first();
     const id = await first.getAttribute('id');
     await confirmAction(id!);
     await page.getByText('已完成：duplicate').waitFor();
     const toPaid = (await stack.deps.store.listOrderEvents(orderNo)).filter((e) => e.from === 'PAYING' && e.to === 'PAID');
     expect(toPaid).toHaveLength(1);
+  });
+
+  it('never shows the previous order while the next one loads, so no action can land on the wrong order', async () => {
+    const previous = await placeOrder(700);
+    const next = await placeOrder(800);
+    await stack.huifu!.pay(previous, 'S');
+    await page.goto(`${stack.urls.functions}/console/#/orders/${previous}`);
+    await page.locator('#refund-yuan').waitFor();
+    let release!: () => void;
+    const held = new Promise<void>((done) => (release = done));
+    const nextApi = `**/console/api/orders/${next}`;
+    await page.route(nextApi, async (route) => (await held, route.continue()));
+    await page.evaluate((no) => (location.hash = `#/orders/${no}`), next);
+    await page.getByText('加载中…').waitFor();
+    // While the next order's answer is held back, nothing of the previous order may remain: its refund form acted on it.
+    expect(await page.locator('#refund-yuan').count()).toBe(0);
+    expect(await page.locator('h2').allTextContents()).not.toContainEqual(expect.stringContaining(previous));
+    release();
+    await page.locator('h2').getByText(next).waitFor();
+    await page.unroute(nextApi);
   });
 
   it('resends a dead webhook from the outbox', async () => {

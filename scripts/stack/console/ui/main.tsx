@@ -52,17 +52,20 @@ async function act(name: string, body: Json): Promise<Json> {
   return answer.result as Json;
 }
 
-/** Polls `load` every 2 s while the view is shown; `reload` asks now. */
+/**
+ * Polls `load` every 2 s while the view is shown; `reload` asks now. Data loaded for other `deps` (the previous order,
+ * the previous filter) is never returned: an action taken on it would act on what the page no longer names.
+ */
 function usePolling<T>(load: () => Promise<T>, deps: unknown[]): { data: T | null; error: string | null; reload: () => void } {
-  const [data, setData] = useState<T | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const key = JSON.stringify(deps);
+  const [loaded, setLoaded] = useState<{ key: string; data: T | null; error: string | null }>({ key, data: null, error: null });
   const [tick, setTick] = useState(0);
   useEffect(() => {
     let live = true;
     const run = () =>
       load().then(
-        (d) => live && (setData(d), setError(null)),
-        (e: Error) => live && setError(e.message),
+        (data) => live && setLoaded({ key, data, error: null }),
+        (e: Error) => live && setLoaded((prev) => ({ key, data: prev.key === key ? prev.data : null, error: e.message })),
       );
     void run();
     const timer = setInterval(run, REFRESH_MS);
@@ -70,8 +73,9 @@ function usePolling<T>(load: () => Promise<T>, deps: unknown[]): { data: T | nul
       live = false;
       clearInterval(timer);
     };
-  }, [...deps, tick]); // eslint-disable-line react-hooks/exhaustive-deps
-  return { data, error, reload: useCallback(() => setTick((t) => t + 1), []) };
+  }, [key, tick]); // eslint-disable-line react-hooks/exhaustive-deps
+  const current = loaded.key === key ? loaded : { data: null, error: null };
+  return { data: current.data, error: current.error, reload: useCallback(() => setTick((t) => t + 1), []) };
 }
 
 /** A button that asks once more before it acts, then shows what happened. */
@@ -345,7 +349,7 @@ function App() {
         {ready.sandbox && <SandboxNotify />}
       </nav>
       <main>
-        {orderMatch ? <OrderPage orderNo={decodeURIComponent(orderMatch[1]!)} /> : route === '#/inbox' ? <Inbox /> : route === '#/outbox' ? <Outbox /> : route === '#/checkout' ? <Checkout /> : <Orders />}
+        {orderMatch ? <OrderPage key={orderMatch[1]} orderNo={decodeURIComponent(orderMatch[1]!)} /> : route === '#/inbox' ? <Inbox /> : route === '#/outbox' ? <Outbox /> : route === '#/checkout' ? <Checkout /> : <Orders />}
       </main>
     </>
   );
