@@ -9,7 +9,7 @@
 import { build, type Plugin } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { ensureRuntimeNode } from '../scripts/lib/runtime-node';
 import { ESBUILD_TARGET, FUNCTION_NAMES, FUNCTIONS, RUNTIME, type FunctionName } from './src/functions/manifest';
 
@@ -31,21 +31,50 @@ export const LEFT_OUT_OF_BUNDLES = [
   'form-data', // multipart uploads; axios only touches it for FormData bodies
 ] as const;
 
-export function leaveOut(modules: readonly string[]): Plugin {
-  const filter = new RegExp(`^(${modules.map((m) => m.replace(/[/.]/g, '\\$&')).join('|')})$`);
-  return {
-    name: 'leave-out',
-    setup(b) {
-      b.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'left-out' }));
-      b.onLoad({ filter: /.*/, namespace: 'left-out' }, (args) => ({
-        loader: 'js',
-        contents: `const fail = () => { throw new Error(${JSON.stringify(`${args.path} is not in this bundle: cloudfunctions/build.ts LEFT_OUT_OF_BUNDLES leaves it out because the cashier never uses it; remove it from that list if a new feature does`)}); };
+/**
+ * Files inside packages that only features the cashier never calls require: the database's realtime `watch()`
+ * client, the SDK's storage, function-call, container, WeChat open-API, analytics, notification and AI wrappers, bson's
+ * binary (de)serializer (the database uses only EJSON), and our own SQLite store (on CloudBase the store is the
+ * document database; the native module is not deployed). Matched by the path they resolve to, so only those files go.
+ */
+export const LEFT_OUT_FILES = [
+  '@cloudbase/database/dist/commonjs/realtime/websocket-client',
+  '@cloudbase/node-sdk/dist/storage',
+  '@cloudbase/node-sdk/dist/functions',
+  '@cloudbase/node-sdk/dist/cloudrun',
+  '@cloudbase/node-sdk/dist/wx',
+  '@cloudbase/node-sdk/dist/analytics',
+  '@cloudbase/node-sdk/dist/notification',
+  '@cloudbase/node-sdk/dist/ai',
+  'bson/lib/parser/serializer',
+  'bson/lib/parser/deserializer',
+  'bson/lib/parser/calculate_size',
+  'cloudfunctions/src/store/sqlite',
+] as const;
+
+const stubFor = (name: string) => `const fail = () => { throw new Error(${JSON.stringify(`${name} is not in this bundle: cloudfunctions/build.ts LEFT_OUT_OF_BUNDLES / LEFT_OUT_FILES leaves it out because the cashier never uses it; remove it from that list if a new feature does`)}); };
 module.exports = new Proxy(function leftOut() {}, {
   get: (target, key) => (key === '__esModule' || typeof key === 'symbol' || key === 'prototype' ? undefined : fail()),
   apply: fail,
   construct: fail,
-});`,
-      }));
+});`;
+
+export function leaveOut(modules: readonly string[], files: readonly string[] = []): Plugin {
+  const filter = new RegExp(`^(${modules.map((m) => m.replace(/[/.]/g, '\\$&')).join('|')})$`);
+  // The resolved path ends with the file, with or without .js/.ts or /index.js (a folder).
+  const fileFilter = new RegExp(`(^|/)(${files.map((f) => f.replace(/[/.]/g, '\\$&')).join('|')})(\\.[jt]s|/index\\.js)?$`);
+  return {
+    name: 'leave-out',
+    setup(b) {
+      b.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'left-out' }));
+      if (files.length > 0) {
+        b.onResolve({ filter: /^\.\.?\// }, (args) => {
+          const target = join(args.resolveDir, args.path).split(sep).join('/');
+          const hit = fileFilter.exec(target);
+          return hit ? { path: hit[2]!, namespace: 'left-out' } : undefined;
+        });
+      }
+      b.onLoad({ filter: /.*/, namespace: 'left-out' }, (args) => ({ loader: 'js', contents: stubFor(args.path) }));
     },
   };
 }
@@ -131,7 +160,7 @@ export async function buildFunctions(outDir = DIST, log: (line: string) => void 
       sourcemap: false,
       legalComments: 'none',
       external: ['better-sqlite3'],
-      plugins: [leaveOut(LEFT_OUT_OF_BUNDLES)],
+      plugins: [leaveOut(LEFT_OUT_OF_BUNDLES, LEFT_OUT_FILES)],
       logLevel: 'warning',
     });
     writeFileSync(join(dir, 'index.js'), bootSource(`v${RUNTIME.node}`));

@@ -7,11 +7,11 @@
  */
 import { execFile } from 'node:child_process';
 import { build as esbuild } from 'esbuild';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { buildFunctions, LEFT_OUT_OF_BUNDLES, leaveOut } from '../../cloudfunctions/build';
+import { buildFunctions, LEFT_OUT_FILES, LEFT_OUT_OF_BUNDLES, leaveOut } from '../../cloudfunctions/build';
 import { mintCheckoutToken } from '../../cloudfunctions/src/auth/checkout';
 import { signMerchantRequest } from '../../cloudfunctions/src/auth/merchant-signature';
 import { variablesFor } from '../../cloudfunctions/src/config';
@@ -108,7 +108,7 @@ describe(`every bundle under Node ${RUNTIME.node} (CloudBase ${RUNTIME.cloudbase
     }
   });
 
-  it('a package left out of the bundles fails loudly, naming itself and the list to change, if anything touches it', async () => {
+  it('a package or a file left out of the bundles fails loudly, naming itself and the list to change, if anything touches it', async () => {
     const folder = mkdtempSync(join(tmpdir(), 'cashier-left-out-'));
     try {
       const entry = join(folder, 'entry.js');
@@ -116,6 +116,17 @@ describe(`every bundle under Node ${RUNTIME.node} (CloudBase ${RUNTIME.cloudbase
       await esbuild({ entryPoints: [entry], outfile: join(folder, 'out.js'), bundle: true, platform: 'node', format: 'cjs', plugins: [leaveOut(LEFT_OUT_OF_BUNDLES)], logLevel: 'silent' });
       const touched = await run(node, ['-e', `try { require('./out.js')() } catch (e) { process.stdout.write(e.message) }`], { cwd: folder, env: {} });
       expect(touched.stdout).toMatch(/^@cloudbase\/ai is not in this bundle: cloudfunctions\/build.ts LEFT_OUT_OF_BUNDLES/);
+
+      // A file left out of a package (matched by where it resolves), beside one of the same package that stays.
+      const sdk = join(folder, 'node_modules/@cloudbase/node-sdk/dist');
+      mkdirSync(join(sdk, 'storage'), { recursive: true });
+      writeFileSync(join(sdk, 'storage/index.js'), `exports.uploadFile = () => 'uploaded';`);
+      writeFileSync(join(sdk, 'kept.js'), `exports.kept = () => 'kept';`);
+      writeFileSync(join(sdk, 'index.js'), `const storage = require('./storage'); const kept = require('./kept'); module.exports = { kept: () => kept.kept(), upload: () => storage.uploadFile() };`);
+      writeFileSync(entry, `module.exports = require('@cloudbase/node-sdk/dist/index.js');`);
+      await esbuild({ entryPoints: [entry], outfile: join(folder, 'out.js'), bundle: true, platform: 'node', format: 'cjs', plugins: [leaveOut(LEFT_OUT_OF_BUNDLES, LEFT_OUT_FILES)], logLevel: 'silent' });
+      const probe = `const m = require('./out.js'); process.stdout.write(m.kept() + '|'); try { m.upload() } catch (e) { process.stdout.write(e.message) }`;
+      expect((await run(node, ['-e', probe], { cwd: folder, env: {} })).stdout).toMatch(/^kept\|@cloudbase\/node-sdk\/dist\/storage is not in this bundle: cloudfunctions\/build.ts LEFT_OUT_OF_BUNDLES \/ LEFT_OUT_FILES/);
     } finally {
       rmSync(folder, { recursive: true, force: true });
     }
