@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import * as z from 'zod';
+import * as z from '@cashier/shared/src/zod';
 import { PayError } from './domain/errors';
 import { DEFAULT_MAX_FEN } from './domain/money';
 import { FUNCTIONS, type FunctionName } from './functions/manifest';
@@ -48,34 +48,36 @@ export function variablesFor(fn: FunctionName): VariableName[] {
 
 const SECRET_MIN = 32;
 const secret = (what: string) =>
-  z.string({ error: 'missing' }).trim().min(SECRET_MIN, `must be at least ${SECRET_MIN} characters (${what})`);
-const required = (hint: string) => z.string({ error: 'missing' }).trim().min(1, `missing (${hint})`);
-const httpUrl = z
-  .string()
-  .trim()
-  .refine((v) => /^https?:\/\//.test(v) && URL.canParse(v), 'must be an http(s) URL');
+  z.string({ error: 'missing' }).check(z.trim(), z.minLength(SECRET_MIN, `must be at least ${SECRET_MIN} characters (${what})`));
+const required = (hint: string) => z.string({ error: 'missing' }).check(z.trim(), z.minLength(1, `missing (${hint})`));
+const httpUrl = z.string().check(
+  z.trim(),
+  z.refine((v) => /^https?:\/\//.test(v) && URL.canParse(v), 'must be an http(s) URL'),
+);
 const intFromEnv = (min: number, max: number, fallback: number) =>
-  z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(min).max(max).default(fallback);
+  z._default(z.pipe(z.coerce.number({ error: 'must be a number' }), z.int('must be a whole number').check(z.minimum(min), z.maximum(max))), fallback);
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 const FIELDS = {
-  WX_APPID: z.string({ error: 'missing' }).trim().regex(/^wx[0-9a-zA-Z]{16}$/, 'must look like wx followed by 16 letters or digits'),
+  WX_APPID: z.string({ error: 'missing' }).check(z.trim(), z.regex(/^wx[0-9a-zA-Z]{16}$/, 'must look like wx followed by 16 letters or digits')),
   WX_SECRET: required('the mini-program AppSecret from mp.weixin.qq.com'),
-  WX_API_BASE: httpUrl.default('https://api.weixin.qq.com'),
+  WX_API_BASE: z._default(httpUrl, 'https://api.weixin.qq.com'),
 
   HUIFU_ID: required('the transacting merchant huifu_id'),
   HUIFU_PUBLIC_KEY: required('Huifu public key, Base64 DER SPKI or PEM'),
-  HUIFU_API_BASE: httpUrl.default('https://api.huifu.com'),
-  HUIFU_API_VERSION: z.enum(['v2', 'v4'], { error: 'must be v2 or v4' }).default('v2'),
+  HUIFU_API_BASE: z._default(httpUrl, 'https://api.huifu.com'),
+  HUIFU_API_VERSION: z._default(z.enum(['v2', 'v4'], { error: 'must be v2 or v4' }), 'v2'),
   HUIFU_SYS_ID: required('your huifu_id, or the service provider huifu_id'),
   HUIFU_PRODUCT_ID: required('the product_id Huifu assigned'),
   HUIFU_MERCHANT_PRIVATE_KEY: required('Base64 DER PKCS#8 or PEM'),
-  HUIFU_NOTIFY_URL: httpUrl.refine((v) => {
-    const u = new URL(v);
-    return u.search === '' && u.hash === '';
-  }, 'must not carry a query string (Huifu rejects it)'),
-  HUIFU_SKILL_SOURCE: z.string().trim().regex(/^[\x21-\x7e]{1,64}$/, 'must be 1-64 visible ASCII characters').optional(),
+  HUIFU_NOTIFY_URL: httpUrl.check(
+    z.refine((v) => {
+      const u = new URL(v);
+      return u.search === '' && u.hash === '';
+    }, 'must not carry a query string (Huifu rejects it)'),
+  ),
+  HUIFU_SKILL_SOURCE: z.optional(z.string().check(z.trim(), z.regex(/^[\x21-\x7e]{1,64}$/, 'must be 1-64 visible ASCII characters'))),
 
   SESSION_SECRET: secret('signs mini-program session tokens'),
   SESSION_TTL_SECONDS: intFromEnv(60, 86_400, 7_200),
@@ -89,15 +91,15 @@ const FIELDS = {
   QUERY_MIN_INTERVAL_SECONDS: intFromEnv(0, 3_600, 5),
 
   MERCHANT_API_SECRET: secret('shared with the app backend, signs merchant API requests'),
-  APP_WEBHOOK_URL: httpUrl.optional(),
-  APP_WEBHOOK_SECRET: z.string().trim().min(SECRET_MIN, `must be at least ${SECRET_MIN} characters`).optional(),
+  APP_WEBHOOK_URL: z.optional(httpUrl),
+  APP_WEBHOOK_SECRET: z.optional(z.string().check(z.trim(), z.minLength(SECRET_MIN, `must be at least ${SECRET_MIN} characters`))),
 
-  STORE: z.enum(['sqlite', 'cloudbase'], { error: 'must be sqlite or cloudbase' }).default('sqlite'),
-  SQLITE_PATH: z.string().trim().min(1).default('.local/cashier.db'),
-  TCB_ENV: z.string().trim().min(1).optional(),
+  STORE: z._default(z.enum(['sqlite', 'cloudbase'], { error: 'must be sqlite or cloudbase' }), 'sqlite'),
+  SQLITE_PATH: z._default(z.string().check(z.trim(), z.minLength(1)), '.local/cashier.db'),
+  TCB_ENV: z.optional(z.string().check(z.trim(), z.minLength(1))),
 
   HTTP_TIMEOUT_MS: intFromEnv(500, 60_000, 10_000),
-} satisfies Record<VariableName, z.ZodTypeAny>;
+} satisfies Record<VariableName, z.ZodMiniType>;
 
 type Env = { [K in VariableName]: z.output<(typeof FIELDS)[K]> };
 

@@ -2,21 +2,21 @@
  * The calls between the mini-program and the cloud functions. The functions parse every event with these schemas;
  * the mini-program imports only the inferred types (`import type`), so zod never ships in the mini-program.
  */
-import * as z from 'zod';
+import * as z from './zod';
 import { ERROR_CODES, type ErrorBody } from './errors';
 import { ORDER_STATUSES, REFUND_STATUSES } from './status';
 
-const Token = z.string().min(10).max(2048);
+const Token = z.string().check(z.minLength(10), z.maxLength(2048));
 /** Our order numbers double as Huifu req_seq_id: 32 characters at most, letters and digits only. */
-export const OrderNo = z.string().regex(/^[A-Za-z0-9]{8,32}$/, 'order number: 8-32 letters or digits');
-export const Fen = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+export const OrderNo = z.string().check(z.regex(/^[A-Za-z0-9]{8,32}$/, 'order number: 8-32 letters or digits'));
+export const Fen = z.int().check(z.nonnegative(), z.maximum(Number.MAX_SAFE_INTEGER));
 
 // ---------- login ----------
-export const LoginRequest = z.strictObject({ code: z.string().min(1).max(256) });
+export const LoginRequest = z.strictObject({ code: z.string().check(z.minLength(1), z.maxLength(256)) });
 export type LoginRequest = z.infer<typeof LoginRequest>;
 export const LoginResult = z.strictObject({
   sessionToken: z.string(),
-  expiresAt: z.number().int(),
+  expiresAt: z.int(),
   /** First and last characters only, for display and logs. */
   openidHint: z.string(),
 });
@@ -33,35 +33,35 @@ export const OrderView = z.strictObject({
   description: z.string(),
   status: OrderStatusSchema,
   refundedFen: Fen,
-  createdAt: z.number().int(),
+  createdAt: z.int(),
   /** When the order stops being payable (Huifu time_expire). */
-  expiresAt: z.number().int(),
-  paidAt: z.number().int().nullable(),
+  expiresAt: z.int(),
+  paidAt: z.nullable(z.int()),
 });
 export type OrderView = z.infer<typeof OrderView>;
 
 /** The five fields wx.requestPayment needs, exactly as Huifu's pay_info gives them. */
 export const PayParams = z.strictObject({
-  timeStamp: z.string().min(1),
-  nonceStr: z.string().min(1),
-  package: z.string().startsWith('prepay_id='),
+  timeStamp: z.string().check(z.minLength(1)),
+  nonceStr: z.string().check(z.minLength(1)),
+  package: z.string().check(z.startsWith('prepay_id=')),
   signType: z.enum(['RSA', 'MD5', 'HMAC-SHA256']),
-  paySign: z.string().min(1),
+  paySign: z.string().check(z.minLength(1)),
 });
 export type PayParams = z.infer<typeof PayParams>;
 
 const WithSession = { sessionToken: Token };
 
 /** The session is optional: the page asks for the preview while it logs in, so the pay button shows after one round trip. */
-export const PreviewRequest = z.strictObject({ action: z.literal('preview'), sessionToken: Token.optional(), checkoutToken: Token });
+export const PreviewRequest = z.strictObject({ action: z.literal('preview'), sessionToken: z.optional(Token), checkoutToken: Token });
 export const CreateRequest = z.strictObject({ action: z.literal('create'), ...WithSession, checkoutToken: Token });
 export const GetRequest = z.strictObject({ action: z.literal('get'), ...WithSession, orderNo: OrderNo });
 export const ListRequest = z.strictObject({
   action: z.literal('list'),
   ...WithSession,
-  limit: z.number().int().min(1).max(50).default(20),
+  limit: z._default(z.int().check(z.minimum(1), z.maximum(50)), 20),
   /** Opaque cursor from the previous page. */
-  cursor: z.string().max(64).optional(),
+  cursor: z.optional(z.string().check(z.maxLength(64))),
 });
 export const CancelRequest = z.strictObject({ action: z.literal('cancel'), ...WithSession, orderNo: OrderNo });
 /** Continue paying one of the caller's unpaid orders (from the order list): the same order, the same Huifu trade. */
@@ -83,9 +83,9 @@ export const PreviewResult = z.strictObject({
   amountFen: Fen,
   description: z.string(),
   /** When the checkout token itself expires. */
-  tokenExpiresAt: z.number().int(),
+  tokenExpiresAt: z.int(),
   /** The caller's order for this ref; always null for a preview without a session. */
-  existingOrder: OrderView.nullable(),
+  existingOrder: z.nullable(OrderView),
 });
 export type PreviewResult = z.infer<typeof PreviewResult>;
 
@@ -97,7 +97,7 @@ export const CreateResult = z.strictObject({
 });
 export type CreateResult = z.infer<typeof CreateResult>;
 
-export const ListResult = z.strictObject({ orders: z.array(OrderView), nextCursor: z.string().nullable() });
+export const ListResult = z.strictObject({ orders: z.array(OrderView), nextCursor: z.nullable(z.string()) });
 export type ListResult = z.infer<typeof ListResult>;
 
 /** CLOSED: closed at Huifu and here. CLOSING: Huifu is closing it; the order stays unpayable-by-intent and reconcile finishes. */
@@ -119,11 +119,11 @@ export const ErrorBodySchema = z.strictObject({
   code: z.enum(ERROR_CODES as [string, ...string[]]),
   message: z.string(),
   retryable: z.boolean(),
-  detail: z.string().optional(),
+  detail: z.optional(z.string()),
 });
 export type FunctionResponse<T> = { ok: true; data: T } | { ok: false; error: ErrorBody };
 
-export function responseSchema<T extends z.ZodTypeAny>(data: T) {
+export function responseSchema<T extends z.ZodMiniType>(data: T) {
   return z.discriminatedUnion('ok', [
     z.strictObject({ ok: z.literal(true), data }),
     z.strictObject({ ok: z.literal(false), error: ErrorBodySchema }),
@@ -136,8 +136,8 @@ export const RefundView = z.strictObject({
   orderNo: z.string(),
   amountFen: Fen,
   status: RefundStatusSchema,
-  reason: z.string().nullable(),
-  createdAt: z.number().int(),
-  finishedAt: z.number().int().nullable(),
+  reason: z.nullable(z.string()),
+  createdAt: z.int(),
+  finishedAt: z.nullable(z.int()),
 });
 export type RefundView = z.infer<typeof RefundView>;

@@ -125,7 +125,7 @@ describeIf(Boolean(chromiumPath), `no Chromium at ${CANDIDATES.join(', ')} (apt-
     const held = new Promise<void>((done) => (release = done));
     const nextApi = `**/console/api/orders/${next}`;
     await page.route(nextApi, async (route) => (await held, route.continue()));
-    await page.evaluate((no) => (location.hash = `#/orders/${no}`), next);
+    await page.evaluate((no) => void ((globalThis as unknown as { location: { hash: string } }).location.hash = `#/orders/${no}`), next);
     await page.getByText('加载中…').waitFor();
     // While the next order's answer is held back, nothing of the previous order may remain: its refund form acted on it.
     expect(await page.locator('#refund-yuan').count()).toBe(0);

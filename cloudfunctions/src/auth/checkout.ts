@@ -1,5 +1,5 @@
 import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
-import * as z from 'zod';
+import * as z from '@cashier/shared/src/zod';
 import { PayError } from '../domain/errors';
 
 /**
@@ -32,12 +32,12 @@ export interface Checkout {
 }
 
 const Claims = z.object({
-  ref: z.string().regex(REF_PATTERN, 'ref: 1-64 letters, digits, "_" or "-"'),
+  ref: z.string().check(z.regex(REF_PATTERN, 'ref: 1-64 letters, digits, "_" or "-"')),
   amount_fen: z.number({ error: 'amount_fen must be a number' }),
-  description: z.string().trim().min(1, 'description is empty').max(MAX_DESCRIPTION, `description is over ${MAX_DESCRIPTION} characters`),
-  attach: z.string().max(MAX_ATTACH, `attach is over ${MAX_ATTACH} characters`).optional(),
-  exp: z.number().int(),
-  iat: z.number().int().optional(),
+  description: z.string().check(z.trim(), z.minLength(1, 'description is empty'), z.maxLength(MAX_DESCRIPTION, `description is over ${MAX_DESCRIPTION} characters`)),
+  attach: z.optional(z.string().check(z.maxLength(MAX_ATTACH, `attach is over ${MAX_ATTACH} characters`))),
+  exp: z.int(),
+  iat: z.optional(z.int()),
 });
 
 const key = (secret: string) => new TextEncoder().encode(secret);

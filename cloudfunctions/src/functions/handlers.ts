@@ -1,5 +1,5 @@
 import { errorBody, LoginRequest, OrderRequest, type FunctionResponse } from '@cashier/shared';
-import * as z from 'zod';
+import * as z from '@cashier/shared/src/zod';
 import { verifySessionToken } from '../auth/session';
 import { PayError } from '../domain/errors';
 import { jsonLogger, type Deps, type Logger } from '../services/deps';
@@ -102,10 +102,10 @@ function stripPlatformFields(event: unknown): unknown {
 /** CloudBase HTTP access event (integration request). */
 export const HttpAccessEvent = z.object({
   httpMethod: z.string(),
-  path: z.string().optional(),
-  headers: z.record(z.string(), z.string().optional()).optional().default({}),
-  body: z.string().nullable().optional(),
-  isBase64Encoded: z.boolean().optional().default(false),
+  path: z.optional(z.string()),
+  headers: z._default(z.optional(z.record(z.string(), z.optional(z.string()))), {}),
+  body: z.optional(z.nullable(z.string())),
+  isBase64Encoded: z._default(z.optional(z.boolean()), false),
 });
 export type HttpAccessEvent = z.infer<typeof HttpAccessEvent>;
 
@@ -156,7 +156,7 @@ export async function payNotifyHandler(getDeps: GetDeps, event: unknown, caller:
 
 export async function reconcileHandler(getDeps: GetDeps, event: unknown, caller: Caller): Promise<FunctionResponse<ReconcileReport>> {
   if (isMiniprogramCaller(caller, 'reconcile')) return { ok: false, error: errorBody('FORBIDDEN_CALLER') };
-  const input = z.object({ batch: z.number().int().min(1).max(200).optional() }).passthrough().safeParse(event ?? {});
+  const input = z.looseObject({ batch: z.optional(z.int().check(z.minimum(1), z.maximum(200))) }).safeParse(event ?? {});
   if (!input.success) return invalid(input.error, fallbackLog, { fn: 'reconcile' });
   return withDeps(getDeps, 'reconcile', async (deps) => {
     try {

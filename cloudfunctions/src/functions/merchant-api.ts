@@ -1,5 +1,5 @@
 import { errorBody, type ErrorCode, type FunctionResponse } from '@cashier/shared';
-import * as z from 'zod';
+import * as z from '@cashier/shared/src/zod';
 import { verifyMerchantRequest } from '../auth/merchant-signature';
 import { PayError } from '../domain/errors';
 import { jsonLogger, type Deps, type Logger } from '../services/deps';
@@ -17,13 +17,13 @@ import { fail } from './respond';
  */
 const RefundBody = z
   .strictObject({
-    order_no: z.string().min(1).max(32).optional(),
-    ref: z.string().min(1).max(64).optional(),
-    refund_no: z.string().regex(REFUND_NO, 'refund_no: 6-32 letters or digits'),
-    amount_fen: z.number().int().positive(),
-    reason: z.string().max(80).optional(),
+    order_no: z.optional(z.string().check(z.minLength(1), z.maxLength(32))),
+    ref: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+    refund_no: z.string().check(z.regex(REFUND_NO, 'refund_no: 6-32 letters or digits')),
+    amount_fen: z.int().check(z.positive()),
+    reason: z.optional(z.string().check(z.maxLength(80))),
   })
-  .refine((b) => Boolean(b.order_no) !== Boolean(b.ref), 'give exactly one of order_no or ref');
+  .check(z.refine((b) => Boolean(b.order_no) !== Boolean(b.ref), 'give exactly one of order_no or ref'));
 
 const STATUS_FOR: Partial<Record<ErrorCode, number>> = {
   INVALID_REQUEST: 400,

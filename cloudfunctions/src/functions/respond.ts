@@ -1,5 +1,5 @@
 import { errorBody, type FunctionResponse } from '@cashier/shared';
-import type { ZodError } from 'zod';
+import type * as z from '@cashier/shared/src/zod';
 import { PayError } from '../domain/errors';
 import type { Logger } from '../services/deps';
 
@@ -22,7 +22,7 @@ export function fail(error: unknown, log: Logger, context: Record<string, unknow
   return { ok: false, error: errorBody('INTERNAL') };
 }
 
-export function invalid(error: ZodError, log: Logger, context: Record<string, unknown> = {}): FunctionResponse<never> {
+export function invalid(error: z.core.$ZodError, log: Logger, context: Record<string, unknown> = {}): FunctionResponse<never> {
   const issues = error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`);
   log.warn('invalid request', { ...context, issues });
   return { ok: false, error: errorBody('INVALID_REQUEST') };

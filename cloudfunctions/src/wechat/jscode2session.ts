@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '@cashier/shared/src/zod';
 import { PayError } from '../domain/errors';
 import { transportFailure } from '../providers/transport';
 
@@ -17,8 +17,8 @@ export class WechatLoginError extends PayError {
 }
 
 const Answer = z.union([
-  z.object({ openid: z.string().min(1), session_key: z.string().optional(), unionid: z.string().optional(), errcode: z.literal(0).optional() }),
-  z.object({ errcode: z.number().int(), errmsg: z.string().optional().default('') }),
+  z.object({ openid: z.string().check(z.minLength(1)), session_key: z.optional(z.string()), unionid: z.optional(z.string()), errcode: z.optional(z.literal(0)) }),
+  z.object({ errcode: z.int(), errmsg: z._default(z.optional(z.string()), '') }),
 ]);
 
 export interface WechatSession {

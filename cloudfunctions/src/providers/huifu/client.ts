@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import type { z } from 'zod';
+import type * as z from '@cashier/shared/src/zod';
 import { fenToYuan } from '../../domain/money';
 import { shanghaiDateTime } from '../../domain/time';
 import type {
@@ -160,7 +160,7 @@ export class HuifuClient implements PaymentGateway {
     return verified;
   }
 
-  private parse<T extends z.ZodTypeAny>(schema: T, data: unknown, path: string): z.output<T> {
+  private parse<T extends z.ZodMiniType>(schema: T, data: unknown, path: string): z.output<T> {
     const result = schema.safeParse(data);
     if (!result.success) {
       const issues = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');

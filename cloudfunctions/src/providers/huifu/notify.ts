@@ -1,9 +1,9 @@
 import type { KeyObject } from 'node:crypto';
-import * as z from 'zod';
+import * as z from '@cashier/shared/src/zod';
 import { PayError } from '../../domain/errors';
 import { parseShanghaiDateTime } from '../../domain/time';
 import type { TradeOutcome } from '../port';
-import { TransStat, YuanAsFen } from './schemas';
+import { OptionalText, TransStat, YuanAsFen } from './schemas';
 import { verifyRsaSha256 } from './sign';
 
 /**
@@ -69,46 +69,40 @@ export function verifyEnvelope(envelope: NotificationEnvelope, huifuPublicKey: K
   }
 }
 
-const notifyType = z
-  .union([z.number(), z.string().regex(/^\d+$/)])
-  .transform(Number)
-  .optional()
-  .nullable();
-const text = z.string().optional().nullable().transform((v) => (v ? v : null));
+const notifyType = z.optional(z.nullable(z.pipe(z.union([z.number(), z.string().check(z.regex(/^\d+$/))]), z.transform(Number))));
+const text = OptionalText;
+const nonEmpty = z.string().check(z.minLength(1));
+const TradeStat = z.enum(['P', 'S', 'F', 'I']);
 
-const PayFields = z
-  .object({
-    req_seq_id: z.string().min(1),
-    req_date: text,
-    huifu_id: z.string().min(1),
-    trans_stat: z.enum(['P', 'S', 'F', 'I']),
-    trans_amt: YuanAsFen,
-    hf_seq_id: text,
-    out_trans_id: text,
-    party_order_id: text,
-    end_time: text,
-    fee_amount: text,
-    notify_type: notifyType,
-    trans_type: text,
-  })
-  .passthrough();
+const PayFields = z.looseObject({
+  req_seq_id: nonEmpty,
+  req_date: text,
+  huifu_id: nonEmpty,
+  trans_stat: TradeStat,
+  trans_amt: YuanAsFen,
+  hf_seq_id: text,
+  out_trans_id: text,
+  party_order_id: text,
+  end_time: text,
+  fee_amount: text,
+  notify_type: notifyType,
+  trans_type: text,
+});
 
-const RefundFields = z
-  .object({
-    req_seq_id: z.string().min(1),
-    req_date: text,
-    huifu_id: z.string().min(1),
-    org_req_seq_id: text,
-    trans_stat: z.enum(['P', 'S', 'F', 'I']),
-    ord_amt: YuanAsFen,
-    hf_seq_id: text,
-    bank_message: text,
-    resp_desc: text,
-    notify_type: notifyType,
-  })
-  .passthrough();
+const RefundFields = z.looseObject({
+  req_seq_id: nonEmpty,
+  req_date: text,
+  huifu_id: nonEmpty,
+  org_req_seq_id: text,
+  trans_stat: TradeStat,
+  ord_amt: YuanAsFen,
+  hf_seq_id: text,
+  bank_message: text,
+  resp_desc: text,
+  notify_type: notifyType,
+});
 
-const UnfreezeFields = z.object({ req_seq_id: z.string().min(1), huifu_id: z.string().min(1), notify_type: z.literal(3) }).passthrough();
+const UnfreezeFields = z.looseObject({ req_seq_id: nonEmpty, huifu_id: nonEmpty, notify_type: z.literal(3) });
 
 export type HuifuNotification =
   | ({ kind: 'pay'; reqSeqId: string; huifuId: string; notifyType: number | null; transStat: 'P' | 'S' | 'F' | 'I' } & TradeOutcome)
@@ -126,7 +120,7 @@ export type HuifuNotification =
     }
   | { kind: 'unfreeze'; reqSeqId: string; huifuId: string; notifyType: 3 };
 
-function issues(error: z.ZodError): string {
+function issues(error: z.core.$ZodError): string {
   return error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
 }
 

@@ -1,10 +1,10 @@
-import * as z from 'zod';
+import * as z from '@cashier/shared/src/zod';
 import { PayParams } from '@cashier/shared';
 
 /** pay_info is a JSON string of appId + the five wx.requestPayment fields. timeStamp must stay a string. */
 const PayInfo = z.object({
-  appId: z.string().min(1),
-  timeStamp: z.union([z.string(), z.number()]).transform(String),
+  appId: z.string().check(z.minLength(1)),
+  timeStamp: z.pipe(z.union([z.string(), z.number()]), z.transform(String)),
   nonceStr: z.string(),
   package: z.string(),
   signType: z.string(),
