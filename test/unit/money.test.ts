@@ -38,6 +38,10 @@ describe('yuanToFen', () => {
     expect(yuanToFen('1.00', { exactTwoDecimals: true })).toBe(100);
     expect(() => yuanToFen('1', { exactTwoDecimals: true })).toThrow(MoneyError);
     expect(() => yuanToFen('1.5', { exactTwoDecimals: true })).toThrow(MoneyError);
+    // Anything after the two decimals is refused as Huifu's format, not left to decimal.js to choke on.
+    for (const text of ['1.001', '1.00x', '1.00 ']) expect(() => yuanToFen(text, { exactTwoDecimals: true })).toThrow(/is not a yuan amount/);
+    // An outsider's text is echoed bounded: the error quotes at most 32 characters of it.
+    expect(() => yuanToFen('9'.repeat(10_000))).toThrow(new RegExp(`^"9{32}" is not a yuan amount`));
   });
 
   it('rejects non-string input', () => {

@@ -1,11 +1,15 @@
 import { ORDER_STATUSES, type OrderStatus } from '@cashier/shared';
-import { IllegalTransitionError } from '../../cloudfunctions/src/domain/errors';
+import { IllegalTransitionError, PayError } from '../../cloudfunctions/src/domain/errors';
 import {
   canTransitionOrder,
   isFinalOrderStatus,
   statusAfterRefunds,
   transitionOrder,
+  CLOSE_MIN_AGE_MS,
+  QUERY_INTERVAL_MS,
+  reconcileDueAt,
   transitionRefund,
+  withFlag,
 } from '../../cloudfunctions/src/domain/order-state';
 
 const ALLOWED: Array<[OrderStatus, OrderStatus]> = [
@@ -67,5 +71,39 @@ describe('refund state machine', () => {
     expect(transitionRefund('PENDING', 'FAILED')).toBe('FAILED');
     expect(() => transitionRefund('SUCCEEDED', 'FAILED')).toThrow(IllegalTransitionError);
     expect(() => transitionRefund('FAILED', 'PENDING')).toThrow(IllegalTransitionError);
+  });
+
+  it('lets a refund recorded as failed turn SUCCEEDED when Huifu reports it completed after all', () => {
+    expect(transitionRefund('FAILED', 'SUCCEEDED')).toBe('SUCCEEDED');
+  });
+});
+
+describe('reconcileDueAt after a failed close', () => {
+  const created = 1_760_000_000_000;
+  const base = { status: 'PAYING' as const, createdAt: created, expiresAt: created + 30 * 60_000, lastQueriedAt: null, cancelRequestedAt: null };
+  it('tries again one query interval after the failed close, never before the order may be closed', () => {
+    const late = created + 10 * 60_000;
+    expect(reconcileDueAt({ ...base, closeRequest: { reqSeqId: 'C1', reqDate: '20251009', state: 'FAILED', at: late } })).toBe(late + QUERY_INTERVAL_MS);
+    const early = created + 1_000;
+    expect(reconcileDueAt({ ...base, closeRequest: { reqSeqId: 'C1', reqDate: '20251009', state: 'FAILED', at: early } })).toBe(Math.max(early + QUERY_INTERVAL_MS, created + CLOSE_MIN_AGE_MS));
+  });
+});
+
+describe('withFlag', () => {
+  it('adds a flag once and never drops the others', () => {
+    expect(withFlag(['A'], 'B')).toEqual(['A', 'B']);
+    expect(withFlag(['A', 'B'], 'A')).toEqual(['A', 'B']);
+  });
+});
+
+describe('errors', () => {
+  it('an illegal transition is not retryable, though INTERNAL errors are by default', () => {
+    expect(new IllegalTransitionError('order', 'PAID', 'PAYING').retryable).toBe(false);
+    expect(new PayError('INTERNAL', 'x').retryable).toBe(true);
+  });
+
+  it('keeps the cause for the logs', () => {
+    const cause = new Error('socket hang up');
+    expect(new PayError('INTERNAL', 'x', { cause }).cause).toBe(cause);
   });
 });
