@@ -55,6 +55,59 @@ describe('SQLite file store', () => {
   });
 });
 
+describe('SQLite transactions are isolated from other requests on the same connection', () => {
+  // The notification handler's unit of work awaits store calls; each await lets other requests' pending continuations
+  // run. Their statements must not join the open transaction: they would be rolled back with it after their caller
+  // was told they succeeded (a PAYING → PAID that Huifu was acked for, gone), and reads would see uncommitted rows.
+  it('a write another request makes while a transaction is open survives that transaction\'s rollback', async () => {
+    const store = openSqliteStore({ path: ':memory:' });
+    try {
+      const mine = makeOrder();
+      const theirs = makeOrder();
+      await store.insertOrder(mine, created);
+      await store.insertOrder(theirs, created);
+      const failing = store.inTransaction(async () => {
+        await store.updateOrder(mine, { status: 'PAYING', updatedAt: 2 });
+        await store.getOrder(mine.orderNo);
+        throw new Error('the unit fails after the other request wrote');
+      });
+      // Another request: one store call, then a write; its continuation lands between the unit's awaits.
+      const theirsWrite = (async () => {
+        const current = (await store.getOrder(theirs.orderNo))!;
+        return store.updateOrder(current, { status: 'PAYING', updatedAt: 2 }, { from: 'CREATED', to: 'PAYING', source: 'api', at: 2, detail: 'placed' });
+      })();
+      await expect(failing).rejects.toThrow('the unit fails');
+      expect(await theirsWrite).toMatchObject({ status: 'PAYING', version: 2 });
+      expect(await store.getOrder(theirs.orderNo)).toMatchObject({ status: 'PAYING', version: 2 });
+      expect((await store.listOrderEvents(theirs.orderNo)).map((e) => e.to)).toEqual(['CREATED', 'PAYING']);
+      expect(await store.getOrder(mine.orderNo)).toMatchObject({ status: 'CREATED', version: 1 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('another request never reads what an open transaction has not committed', async () => {
+    const store = openSqliteStore({ path: ':memory:' });
+    try {
+      const order = makeOrder();
+      await store.insertOrder(order, created);
+      const failing = store.inTransaction(async () => {
+        await store.updateOrder(order, { status: 'PAYING', updatedAt: 2 });
+        await store.getOrder(order.orderNo);
+        throw new Error('rolled back');
+      });
+      const read = (async () => {
+        await store.getUser('o_someone');
+        return store.getOrder(order.orderNo);
+      })();
+      await expect(failing).rejects.toThrow('rolled back');
+      expect(await read).toMatchObject({ status: 'CREATED', version: 1 });
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('CloudBase adapter wire behaviour (real SDK, stand-in)', () => {
   it('does compare-and-set as one where({_id, status, version}).update with a version increment', async () => {
     const { store, standin, close } = await startCloudbaseStore();

@@ -270,7 +270,20 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
 
   /** Which async call chain is inside the open transaction (a nested call joins it; any other waits its turn). */
   const insideTransaction = new AsyncLocalStorage<true>();
+  /** Transactions, and calls that arrive while one is open, in arrival order. */
   let queue: Promise<unknown> = Promise.resolve();
+  const enqueue = <T>(unit: () => Promise<T>): Promise<T> => {
+    const next = queue.then(unit, unit);
+    queue = next.catch(() => undefined);
+    return next;
+  };
+  /**
+   * A call from another request while a transaction is open waits behind it. Run at once, it would join that
+   * transaction on this shared connection: rolled back with it after its caller was told it succeeded, and reading
+   * rows not yet committed. A transaction's work awaits store calls, so other requests do get to run in its gaps.
+   */
+  const isolated = <A extends unknown[], R>(call: (...args: A) => Promise<R>) => (...args: A): Promise<R> =>
+    db.inTransaction && !insideTransaction.getStore() ? enqueue(() => call(...args)) : call(...args);
 
   const store: Store = {
     async recordLogin({ openid, appid, at }) {
@@ -432,16 +445,16 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
           throw error;
         }
       };
-      const next = queue.then(run, run);
-      queue = next.catch(() => undefined);
-      return next;
+      return enqueue(run);
     },
 
     async close() {
       db.close();
     },
   };
-  return store;
+  return Object.fromEntries(
+    Object.entries(store).map(([name, call]) => [name, name === 'inTransaction' ? call : isolated(call as (...args: unknown[]) => Promise<unknown>)]),
+  ) as unknown as Store;
 }
 
 function migrate(db: Database.Database): void {
