@@ -12,7 +12,7 @@ import type { CloudbaseStandin } from '../../scripts/lib/cloudbase-standin';
 import { startCloudbaseStore } from './cloudbase';
 import { testClock, type TestClock } from './clock';
 import { makeOrder, nextOrderNo } from './fixtures';
-import { clientFor, makeHuifuKeys, startTestSandbox, TEST_IDS } from './huifu';
+import { clientFor, makeHuifuKeys, startTestSandbox, TEST_IDS, type HuifuKeys } from './huifu';
 
 export type StoreKind = 'sqlite' | 'cloudbase';
 export const STORE_KINDS: StoreKind[] = ['sqlite', 'cloudbase'];
@@ -39,8 +39,11 @@ export interface ServiceHarness {
   close(): Promise<void>;
 }
 
+/** One key set per test file (jest loads this module once per file): RSA generation is slow and its time varies. */
+let fileKeys: HuifuKeys | undefined;
+
 export async function startServices(kind: StoreKind, options: { apiVersion?: 'v2' | 'v4'; sandbox?: Partial<HuifuSandboxOptions>; env?: Record<string, string> } = {}): Promise<ServiceHarness> {
-  const keys = makeHuifuKeys();
+  const keys = (fileKeys ??= makeHuifuKeys());
   const sandbox = await startTestSandbox(keys, { closeSettleMs: null, ...options.sandbox });
   const clock = testClock();
   let store: Store;

@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FunctionResponse } from '@cashier/shared';
 import { mintCheckoutToken } from '../../cloudfunctions/src/auth/checkout';
 import { silentLogger } from '../../cloudfunctions/src/services/deps';
 import { runReconcile } from '../../cloudfunctions/src/services/reconcile';
+import { loadOrCreateKeys, type KeyFile } from '../../scripts/lib/local-keys';
 import { startStack, type Stack, type StackOptions } from '../../scripts/stack';
 import { testClock, type TestClock } from './clock';
 
@@ -19,9 +20,18 @@ export interface TestStack extends Stack {
   data<T>(fn: string, event: unknown): Promise<T>;
 }
 
+/** One keys.json per test file (jest loads this module once per file): RSA generation is slow and its time varies. */
+let fileKeys: KeyFile | undefined;
+
 /** A full local stack on ephemeral ports with an in-memory database and time under the test's control. */
 export async function startTestStack(options: StackOptions = {}): Promise<TestStack> {
   const dir = mkdtempSync(join(tmpdir(), 'cashier-stack-'));
+  if (!fileKeys) {
+    const keysDir = mkdtempSync(join(tmpdir(), 'cashier-keys-'));
+    fileKeys = loadOrCreateKeys(keysDir);
+    rmSync(keysDir, { recursive: true, force: true });
+  }
+  writeFileSync(join(dir, 'keys.json'), JSON.stringify(fileKeys), { mode: 0o600 });
   const clock = testClock();
   const stack = await startStack({
     dataDir: dir,
