@@ -86,6 +86,36 @@ describe('SQLite transactions are isolated from other requests on the same conne
     }
   });
 
+  it('a chain left over from a finished transaction does not write inside the next one', async () => {
+    const store = openSqliteStore({ path: ':memory:' });
+    try {
+      const first = makeOrder();
+      const second = makeOrder();
+      await store.insertOrder(first, created);
+      await store.insertOrder(second, created);
+      let leftover!: Promise<unknown>;
+      let go!: () => void;
+      const later = new Promise<void>((resolve) => (go = resolve));
+      await store.inTransaction(async () => {
+        // Started inside the first transaction, it writes only after that one has committed.
+        leftover = later.then(() => store.updateOrder(first, { status: 'PAYING', updatedAt: 2 }));
+      });
+      const failing = store.inTransaction(async () => {
+        await store.updateOrder(second, { status: 'PAYING', updatedAt: 2 });
+        go();
+        await store.getOrder(second.orderNo);
+        await store.getOrder(second.orderNo);
+        throw new Error('the second transaction fails');
+      });
+      await expect(failing).rejects.toThrow('the second transaction fails');
+      expect(await leftover).toMatchObject({ status: 'PAYING' });
+      expect(await store.getOrder(first.orderNo)).toMatchObject({ status: 'PAYING', version: 2 });
+      expect(await store.getOrder(second.orderNo)).toMatchObject({ status: 'CREATED', version: 1 });
+    } finally {
+      await store.close();
+    }
+  });
+
   it('another request never reads what an open transaction has not committed', async () => {
     const store = openSqliteStore({ path: ':memory:' });
     try {

@@ -268,8 +268,13 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       event.orderNo, event.from, event.to, event.source, event.at, event.detail,
     );
 
-  /** Which async call chain is inside the open transaction (a nested call joins it; any other waits its turn). */
-  const insideTransaction = new AsyncLocalStorage<true>();
+  /**
+   * Which transaction an async call chain belongs to, and which one is open now: only the open one's own chain runs
+   * inside it (a nested call joins it); any other call, even a chain left over from a finished one, waits its turn.
+   */
+  const transactionOf = new AsyncLocalStorage<object>();
+  let openTransaction: object | null = null;
+  const insideOpenTransaction = () => openTransaction !== null && transactionOf.getStore() === openTransaction;
   /** Transactions, and calls that arrive while one is open, in arrival order. */
   let queue: Promise<unknown> = Promise.resolve();
   const enqueue = <T>(unit: () => Promise<T>): Promise<T> => {
@@ -283,7 +288,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
    * rows not yet committed. A transaction's work awaits store calls, so other requests do get to run in its gaps.
    */
   const isolated = <A extends unknown[], R>(call: (...args: A) => Promise<R>) => (...args: A): Promise<R> =>
-    db.inTransaction && !insideTransaction.getStore() ? enqueue(() => call(...args)) : call(...args);
+    db.inTransaction && !insideOpenTransaction() ? enqueue(() => call(...args)) : call(...args);
 
   const store: Store = {
     async recordLogin({ openid, appid, at }) {
@@ -429,20 +434,24 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     },
 
     /**
-     * One SQLite transaction around `work`. Units are queued, so two never overlap on this connection; `work` only
-     * awaits this store, whose calls finish synchronously, so no other request's statements can run inside it.
+     * One SQLite transaction around `work`. Transactions are queued, so two never overlap on this connection, and
+     * calls from other requests wait behind the open one (`isolated`).
      */
     inTransaction<T>(work: () => Promise<T>): Promise<T> {
-      if (insideTransaction.getStore()) return work();
+      if (insideOpenTransaction()) return work();
       const run = async (): Promise<T> => {
+        const transaction = {};
         sql('BEGIN IMMEDIATE').run();
+        openTransaction = transaction;
         try {
-          const result = await insideTransaction.run(true, work);
+          const result = await transactionOf.run(transaction, work);
           sql('COMMIT').run();
           return result;
         } catch (error) {
           if (db.inTransaction) sql('ROLLBACK').run();
           throw error;
+        } finally {
+          openTransaction = null;
         }
       };
       return enqueue(run);
