@@ -236,6 +236,28 @@ describe('app webhooks (outbox)', () => {
     expect(hook.signatureValid).toBe(true);
   });
 
+  it('the README\'s own verification snippet, run as written: accepts a delivery, refuses altered, stale and malformed ones without throwing', () => {
+    const crypto = require('node:crypto') as typeof import('node:crypto');
+    const { readFileSync } = require('node:fs') as typeof import('node:fs');
+    const { join } = require('node:path') as typeof import('node:path');
+    const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
+    const snippet = /Verify on the raw body:\s*```js\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(snippet).toBeDefined();
+    const verify = new Function('crypto', 'header', 'rawBody', 'secret', `${snippet}\nreturn valid;`) as (c: typeof crypto, header: unknown, rawBody: string, secret: string) => boolean;
+    const { webhookSignatureHeader } = require('../../cloudfunctions/src/auth/hmac') as typeof import('../../cloudfunctions/src/auth/hmac');
+    const secret = 'k'.repeat(40);
+    const body = '{"id":"wh_1","event":"order.paid"}';
+    const header = webhookSignatureHeader(secret, body, Date.now());
+    expect(verify(crypto, header, body, secret)).toBe(true);
+    expect(verify(crypto, header, body.replace('paid', 'closed'), secret)).toBe(false);
+    expect(verify(crypto, header, body, 'x'.repeat(40))).toBe(false);
+    expect(verify(crypto, webhookSignatureHeader(secret, body, Date.now() - 301_000), body, secret)).toBe(false);
+    const v1 = header.split('v1=')[1]!;
+    for (const malformed of [undefined, '', 't=', 'v1=abc', `t=${Math.floor(Date.now() / 1000)},v1=abc`, `t=abc,v1=${v1}`, `t=1e3,v1=${v1}`, 'garbage', `v1=${v1}`]) {
+      expect(verify(crypto, malformed, body, secret)).toBe(false);
+    }
+  });
+
   it('verifies as the README tells app backends to, refusing a stale or altered body', () => {
     const secret = stack.config.webhookDelivery.secret!;
     const { webhookSignatureHeader } = require('../../cloudfunctions/src/auth/hmac') as typeof import('../../cloudfunctions/src/auth/hmac');
