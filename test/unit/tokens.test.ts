@@ -37,6 +37,17 @@ describe('session tokens', () => {
 });
 
 describe('checkout tokens', () => {
+  it('accepts a token minted by the README\'s Node example, run as written', async () => {
+    const { readFileSync } = require('node:fs') as typeof import('node:fs');
+    const { join } = require('node:path') as typeof import('node:path');
+    const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
+    const snippet = /```js\n\/\/ Node \(jose\)\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(snippet).toBeDefined();
+    const mint = new Function('SignJWT', 'process', `return (async () => { ${snippet}\nreturn token; })();`) as (s: typeof SignJWT, p: unknown) => Promise<string>;
+    const token = await mint(SignJWT, { env: { CHECKOUT_SECRET: SECRET } });
+    await expect(verifyCheckoutToken(token, SECRET, Date.now(), 100_000)).resolves.toMatchObject({ ref: 'A123', amountFen: 1230, description: '会员月卡' });
+  });
+
   const mint = (claims: Record<string, unknown>, exp = Math.floor(NOW / 1000) + 600) =>
     new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(Math.floor(NOW / 1000)).setExpirationTime(exp).sign(new TextEncoder().encode(SECRET));
 
