@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { COLLECTIONS, connectCloudbase, createCloudbaseStore } from '../../cloudfunctions/src/store/cloudbase';
-import { StoreUnavailableError, type OrderEventInput } from '../../cloudfunctions/src/store/port';
+import type { Order } from '../../cloudfunctions/src/domain/types';
+import { StoreUnavailableError, type OrderEventInput, type Store } from '../../cloudfunctions/src/store/port';
 
 const created: OrderEventInput = { from: null, to: 'CREATED', source: 'api', at: 1, detail: 'created' };
 import { openSqliteStore, SQLITE_SCHEMA_VERSION } from '../../cloudfunctions/src/store/sqlite';
@@ -59,13 +60,20 @@ describe('SQLite transactions are isolated from other requests on the same conne
   // The notification handler's unit of work awaits store calls; each await lets other requests' pending continuations
   // run. Their statements must not join the open transaction: they would be rolled back with it after their caller
   // was told they succeeded (a PAYING → PAID that Huifu was acked for, gone), and reads would see uncommitted rows.
-  it('a write another request makes while a transaction is open survives that transaction\'s rollback', async () => {
+  /** An in-memory store holding two CREATED orders, closed after `run`. */
+  async function withOrders(run: (store: Store, first: Order, second: Order) => Promise<void>) {
     const store = openSqliteStore({ path: ':memory:' });
     try {
-      const mine = makeOrder();
-      const theirs = makeOrder();
-      await store.insertOrder(mine, created);
-      await store.insertOrder(theirs, created);
+      const [first, second] = [makeOrder(), makeOrder()];
+      for (const order of [first, second]) await store.insertOrder(order, created);
+      await run(store, first, second);
+    } finally {
+      await store.close();
+    }
+  }
+
+  it('a write another request makes while a transaction is open survives that transaction\'s rollback', async () => {
+    await withOrders(async (store, mine, theirs) => {
       const failing = store.inTransaction(async () => {
         await store.updateOrder(mine, { status: 'PAYING', updatedAt: 2 });
         await store.getOrder(mine.orderNo);
@@ -81,18 +89,11 @@ describe('SQLite transactions are isolated from other requests on the same conne
       expect(await store.getOrder(theirs.orderNo)).toMatchObject({ status: 'PAYING', version: 2 });
       expect((await store.listOrderEvents(theirs.orderNo)).map((e) => e.to)).toEqual(['CREATED', 'PAYING']);
       expect(await store.getOrder(mine.orderNo)).toMatchObject({ status: 'CREATED', version: 1 });
-    } finally {
-      await store.close();
-    }
+    });
   });
 
   it('a chain left over from a finished transaction does not write inside the next one', async () => {
-    const store = openSqliteStore({ path: ':memory:' });
-    try {
-      const first = makeOrder();
-      const second = makeOrder();
-      await store.insertOrder(first, created);
-      await store.insertOrder(second, created);
+    await withOrders(async (store, first, second) => {
       let leftover!: Promise<unknown>;
       let go!: () => void;
       const later = new Promise<void>((resolve) => (go = resolve));
@@ -111,16 +112,11 @@ describe('SQLite transactions are isolated from other requests on the same conne
       expect(await leftover).toMatchObject({ status: 'PAYING' });
       expect(await store.getOrder(first.orderNo)).toMatchObject({ status: 'PAYING', version: 2 });
       expect(await store.getOrder(second.orderNo)).toMatchObject({ status: 'CREATED', version: 1 });
-    } finally {
-      await store.close();
-    }
+    });
   });
 
   it('another request never reads what an open transaction has not committed', async () => {
-    const store = openSqliteStore({ path: ':memory:' });
-    try {
-      const order = makeOrder();
-      await store.insertOrder(order, created);
+    await withOrders(async (store, order) => {
       const failing = store.inTransaction(async () => {
         await store.updateOrder(order, { status: 'PAYING', updatedAt: 2 });
         await store.getOrder(order.orderNo);
@@ -132,9 +128,7 @@ describe('SQLite transactions are isolated from other requests on the same conne
       })();
       await expect(failing).rejects.toThrow('rolled back');
       expect(await read).toMatchObject({ status: 'CREATED', version: 1 });
-    } finally {
-      await store.close();
-    }
+    });
   });
 });
 

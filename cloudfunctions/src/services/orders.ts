@@ -28,7 +28,6 @@ async function checkout(deps: Deps, token: string): Promise<Checkout> {
   return verifyCheckoutToken(token, deps.config.checkout.secret, deps.clock.now(), deps.config.checkout.maxFen);
 }
 
-/** The order for this ref, if any, checked to belong to this user and to match the token. */
 /**
  * The order already placed for the checkout's ref, checked against the caller and the amount. Without a caller
  * (openid null: a preview before login) the order is not shown, but a different amount is refused all the same.
