@@ -1,5 +1,5 @@
 import { SignJWT } from 'jose';
-import { checkoutPath, CheckoutTokenError, mintCheckoutToken, verifyCheckoutToken } from '../../cloudfunctions/src/auth/checkout';
+import { checkoutPath, CheckoutTokenError, CLOCK_SKEW_SECONDS, MAX_CHECKOUT_LIFETIME_SECONDS, mintCheckoutToken, verifyCheckoutToken } from '../../cloudfunctions/src/auth/checkout';
 import { issueSessionToken, SessionError, verifySessionToken } from '../../cloudfunctions/src/auth/session';
 
 const SECRET = 'x'.repeat(40);
@@ -20,6 +20,9 @@ describe('session tokens', () => {
     await expect(verifySessionToken(`${h}.${forged}.${s}`, SECRET, NOW)).rejects.toBeInstanceOf(SessionError);
     await expect(verifySessionToken(token, 'y'.repeat(40), NOW)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
     await expect(verifySessionToken('garbage', SECRET, NOW)).rejects.toBeInstanceOf(SessionError);
+    // Only an expired token says "expired" (the mini-program logs in again either way; the log tells them apart).
+    await expect(verifySessionToken(token, 'y'.repeat(40), NOW)).rejects.toThrow('session token invalid (ERR_JWS_SIGNATURE_VERIFICATION_FAILED)');
+    await expect(verifySessionToken('garbage', SECRET, NOW)).rejects.toThrow(/^session token invalid \(ERR_JWS_INVALID\)$/);
   });
 
   it('refuses a token whose subject is not the caller the platform reports', async () => {
@@ -72,7 +75,9 @@ describe('checkout tokens', () => {
     ['an amount as a string', () => mint({ ref: 'A', amount_fen: '1', description: 'x' }), 'CHECKOUT_TOKEN_INVALID', /amount_fen must be a number/],
     ['a ref that is too long', () => mint({ ref: 'A'.repeat(65), amount_fen: 1, description: 'x' }), 'CHECKOUT_TOKEN_INVALID', /ref/],
     ['a description that is too long', () => mint({ ref: 'A', amount_fen: 1, description: '长'.repeat(128) }), 'CHECKOUT_TOKEN_INVALID', /127/],
-    ['a token without exp', () => new SignJWT({ ref: 'A', amount_fen: 1, description: 'x' }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET)), 'CHECKOUT_TOKEN_INVALID', /exp/],
+    ['a token without exp', () => new SignJWT({ ref: 'A', amount_fen: 1, description: 'x' }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET)), 'CHECKOUT_TOKEN_INVALID', /missing required "exp" claim/],
+    ['a token signed with another algorithm', () => new SignJWT({ ref: 'A', amount_fen: 1, description: 'x' }).setProtectedHeader({ alg: 'HS512' }).setExpirationTime(Math.floor(NOW / 1000) + 60).sign(new TextEncoder().encode(SECRET)), 'CHECKOUT_TOKEN_INVALID', /must be signed with HS256/],
+    ['a token not valid yet (nbf), naming jose\'s code', () => new SignJWT({ ref: 'A', amount_fen: 1, description: 'x' }).setProtectedHeader({ alg: 'HS256' }).setNotBefore(Math.floor(NOW / 1000) + 3600).setExpirationTime(Math.floor(NOW / 1000) + 7200).sign(new TextEncoder().encode(SECRET)), 'CHECKOUT_TOKEN_INVALID', /rejected \(ERR_JWT_CLAIM_VALIDATION_FAILED\)/],
     ['a token living for days', () => mint({ ref: 'A', amount_fen: 1, description: 'x' }, Math.floor(NOW / 1000) + 3 * 86_400), 'CHECKOUT_TOKEN_INVALID', /longer than/],
   ])('refuses %s with a typed error', async (_what, make, code, message) => {
     const token = await make();
@@ -99,6 +104,38 @@ describe('checkout tokens', () => {
     await expect(verifyCheckoutToken(noIat, SECRET, NOW, 100)).rejects.toThrow(/longer than 86400 s/);
     const justUnder = await new SignJWT({ ref: 'A', amount_fen: 1, description: 'x' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(nowS).setExpirationTime(nowS + 86_400).sign(new TextEncoder().encode(SECRET));
     await expect(verifyCheckoutToken(justUnder, SECRET, NOW, 100)).resolves.toMatchObject({ ref: 'A' });
+  });
+
+  it('mints no attach claim for an empty attach', async () => {
+    const token = await mintCheckoutToken({ ref: 'A', amountFen: 1, description: 'x', attach: '' }, SECRET, NOW);
+    expect(JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString())).not.toHaveProperty('attach');
+    await expect(verifyCheckoutToken(token, SECRET, NOW, 100)).resolves.toMatchObject({ attach: null });
+  });
+
+  it('takes the largest amount allowed and refuses one fen more', async () => {
+    await expect(verifyCheckoutToken(await mint({ ref: 'A', amount_fen: 100_000, description: 'x' }), SECRET, NOW, 100_000)).resolves.toMatchObject({ amountFen: 100_000 });
+    await expect(verifyCheckoutToken(await mint({ ref: 'A', amount_fen: 100_001, description: 'x' }), SECRET, NOW, 100_000)).rejects.toMatchObject({ code: 'CHECKOUT_AMOUNT_INVALID' });
+  });
+
+  const signed = (iat: number, exp: number) =>
+    new SignJWT({ ref: 'A', amount_fen: 1, description: 'x' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(iat).setExpirationTime(exp).sign(new TextEncoder().encode(SECRET));
+
+  it('allows an iat exactly the clock skew ahead, and refuses one second more, saying by how much', async () => {
+    const nowS = Math.floor(NOW / 1000);
+    await expect(verifyCheckoutToken(await signed(nowS + CLOCK_SKEW_SECONDS, nowS + 900), SECRET, NOW, 100)).resolves.toMatchObject({ ref: 'A' });
+    await expect(verifyCheckoutToken(await signed(nowS + CLOCK_SKEW_SECONDS + 1, nowS + 900), SECRET, NOW, 100)).rejects.toThrow(
+      new RegExp(`iat ${nowS + CLOCK_SKEW_SECONDS + 1} is ${CLOCK_SKEW_SECONDS + 1} s in the future`),
+    );
+  });
+
+  it('caps the lifetime both from now and from the token\'s own iat', async () => {
+    const nowS = Math.floor(NOW / 1000);
+    const day = MAX_CHECKOUT_LIFETIME_SECONDS;
+    // iat within the skew ahead, exp a day after it: a day from iat, but more than a day from now.
+    await expect(verifyCheckoutToken(await signed(nowS + 300, nowS + 300 + day), SECRET, NOW, 100)).rejects.toThrow(/longer than 86400 s/);
+    // iat two hours ago, exp 23 h from now: under a day from now, but 25 h from iat.
+    await expect(verifyCheckoutToken(await signed(nowS - 7200, nowS + day - 3600), SECRET, NOW, 100)).rejects.toThrow(/longer than 86400 s/);
+    await expect(verifyCheckoutToken(await signed(nowS - 3600, nowS + day - 3600), SECRET, NOW, 100)).resolves.toMatchObject({ ref: 'A' });
   });
 
   it('refuses alg "none" and tampered claims', async () => {
