@@ -39,6 +39,12 @@ export interface ServiceHarness {
   close(): Promise<void>;
 }
 
+/**
+ * How long the client waits before calling an answer lost: the least HTTP_TIMEOUT_MS allows. The sandbox answers
+ * in milliseconds, and the lost-answer scenarios wait this out for real.
+ */
+const LOST_ANSWER_MS = 500;
+
 /** One key set per test file (jest loads this module once per file): RSA generation is slow and its time varies. */
 let fileKeys: HuifuKeys | undefined;
 
@@ -74,10 +80,10 @@ export async function startServices(kind: StoreKind, options: { apiVersion?: 'v2
     MERCHANT_API_SECRET: 'm'.repeat(40),
     APP_WEBHOOK_URL: 'http://127.0.0.1:9/hooks',
     APP_WEBHOOK_SECRET: 'w'.repeat(40),
-    HTTP_TIMEOUT_MS: '1000',
+    HTTP_TIMEOUT_MS: String(LOST_ANSWER_MS),
     ...options.env,
   });
-  const deps = buildDeps(config, { store, clock, log: silentLogger, gateway: clientFor(sandbox, keys, { apiVersion: options.apiVersion ?? 'v2', skillSource: options.env?.HUIFU_SKILL_SOURCE ?? null }) });
+  const deps = buildDeps(config, { store, clock, log: silentLogger, gateway: clientFor(sandbox, keys, { apiVersion: options.apiVersion ?? 'v2', skillSource: options.env?.HUIFU_SKILL_SOURCE ?? null, timeoutMs: LOST_ANSWER_MS }) });
   const advance = (ms: number) => {
     clock.advance(ms);
     sandbox.advanceClock(ms);
