@@ -4,6 +4,7 @@
  * other keys, a function created on another runtime) stops the run with what to do. The manager is reached through
  * the narrow interface below, so tests drive these steps against a recording fake.
  */
+import type CloudBase from '@cloudbase/manager-node';
 import type { CloudbasePlan, CollectionPlan, FunctionPlan, IndexSpec, RoutePlan } from './plan';
 
 export interface ManagerIndex {
@@ -19,7 +20,13 @@ export interface ManagerRoute {
   EnablePathTransmission?: boolean;
 }
 
-/** The part of @cloudbase/manager-node 5.6 this uses. */
+/** The SDK's own parameter type for a method, so a call we make is checked against the real signature. */
+type Param<S extends keyof CloudBase, M extends keyof CloudBase[S]> = CloudBase[S][M] extends (p: infer P, ...rest: never[]) => unknown ? P : never;
+
+/**
+ * The part of @cloudbase/manager-node 5.6 this uses: the SDK's parameter types, and only the answer fields we read
+ * (so tests can stand in for it with small fakes).
+ */
 export interface CloudbaseManager {
   database: {
     createCollectionIfNotExists(name: string): Promise<unknown>;
@@ -27,19 +34,23 @@ export interface CloudbaseManager {
     updateCollection(name: string, info: { CreateIndexes: Array<{ IndexName: string; MgoKeySchema: { MgoIndexKeys: Array<{ Name: string; Direction: string }>; MgoIsUnique: boolean } }> }): Promise<unknown>;
   };
   permission: {
-    modifyResourcePermission(options: { resourceType: 'collection'; resource: string; permission: 'ADMINONLY' }): Promise<unknown>;
-    describeResourcePermission(options: { resourceType: 'collection'; resources: string[] }): Promise<{ Data: { PermissionList: Array<{ Resource?: string; Permission?: string }> } }>;
+    modifyResourcePermission(options: Param<'permission', 'modifyResourcePermission'> & { resourceType: 'collection'; resource: string; permission: 'ADMINONLY' }): Promise<unknown>;
+    describeResourcePermission(options: Param<'permission', 'describeResourcePermission'> & { resourceType: 'collection'; resources: string[] }): Promise<{ Data: { PermissionList: Array<{ Resource?: string; Permission?: string }> } }>;
   };
   functions: {
     getFunctionDetail(name: string): Promise<{ Runtime?: string }>;
-    createFunction(param: { func: Record<string, unknown>; functionRootPath: string; force: boolean }): Promise<unknown>;
+    createFunction(param: Param<'functions', 'createFunction'>): Promise<unknown>;
   };
   env: {
-    describeHttpServiceRoute(params: { EnvId: string; Filters?: Array<{ Name: string; Values: string[] }> }): Promise<{ Domains?: Array<{ Domain: string; Routes?: ManagerRoute[] }> }>;
-    createHttpServiceRoute(params: { EnvId: string; Domain: { Domain: string; Routes: ManagerRoute[] } }): Promise<unknown>;
-    modifyHttpServiceRoute(params: { EnvId: string; Domain: { Domain: string; Routes: ManagerRoute[] } }): Promise<unknown>;
+    describeHttpServiceRoute(params: Param<'env', 'describeHttpServiceRoute'>): Promise<{ Domains?: Array<{ Domain: string; Routes?: ManagerRoute[] }> }>;
+    createHttpServiceRoute(params: Param<'env', 'createHttpServiceRoute'>): Promise<unknown>;
+    modifyHttpServiceRoute(params: Param<'env', 'modifyHttpServiceRoute'>): Promise<unknown>;
   };
 }
+
+/** The real SDK must fit the interface above: a renamed method or a changed parameter fails `pnpm typecheck`, not a deploy. */
+type FitsManager<T extends CloudbaseManager> = T;
+export type ManagerSdk = FitsManager<CloudBase>;
 
 export class DeployError extends Error {}
 
@@ -124,7 +135,9 @@ export async function applyFunctions(manager: CloudbaseManager, functions: Funct
   }
 }
 
-function routeParam(route: RoutePlan): ManagerRoute {
+type RouteParam = NonNullable<Param<'env', 'createHttpServiceRoute'>['Domain']['Routes']>[number];
+
+function routeParam(route: RoutePlan): RouteParam {
   return { Path: route.path, UpstreamResourceType: 'SCF', UpstreamResourceName: route.fn, EnableAuth: route.enableAuth, EnablePathTransmission: route.enablePathTransmission };
 }
 

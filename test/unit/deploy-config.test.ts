@@ -114,7 +114,7 @@ function fakeManager(initial: { indexes?: Record<string, ManagerIndex[]>; runtim
   const indexes: Record<string, ManagerIndex[]> = { ...initial.indexes };
   const permissions: Record<string, string> = {};
   const runtimes: Record<string, string> = { ...initial.runtimes };
-  const functions: Record<string, Record<string, unknown>> = {};
+  const functions: Record<string, Parameters<CloudbaseManager['functions']['createFunction']>[0]['func']> = {};
   let routes: ManagerRoute[] = [...(initial.routes ?? [])];
   const manager: CloudbaseManager = {
     database: {
@@ -158,13 +158,13 @@ function fakeManager(initial: { indexes?: Record<string, ManagerIndex[]>; runtim
         return { Domains: [{ Domain: 'pay.example.com', Routes: routes }] };
       },
       async createHttpServiceRoute({ Domain }) {
-        calls.push(`route create ${Domain.Routes.map((r) => r.Path).join(',')}`);
-        routes = [...routes, ...Domain.Routes];
+        calls.push(`route create ${(Domain.Routes ?? []).map((r) => r.Path).join(',')}`);
+        routes = [...routes, ...(Domain.Routes ?? [])];
         return {};
       },
       async modifyHttpServiceRoute({ Domain }) {
-        calls.push(`route modify ${Domain.Routes.map((r) => r.Path).join(',')}`);
-        routes = routes.map((r) => Domain.Routes.find((n) => n.Path === r.Path) ?? r);
+        calls.push(`route modify ${(Domain.Routes ?? []).map((r) => r.Path).join(',')}`);
+        routes = routes.map((r) => Domain.Routes?.find((n) => n.Path === r.Path) ?? r);
         return {};
       },
     },
