@@ -1,3 +1,4 @@
+import type tcb from '@cloudbase/node-sdk';
 import { reconcileDueAt } from '../domain/order-state';
 import type { AppWebhook, InboxNotification, Order, OrderEvent, Refund, User } from '../domain/types';
 import { assertOrderInvariants, DuplicateError, hourOf, sampleSlot, StoreUnavailableError, type OrderCursor, type Store } from './port';
@@ -55,6 +56,10 @@ export interface CbDatabase {
   collection(name: string): CbCollection;
   command: CbCommand;
 }
+
+/** The real SDK's database must fit the interfaces above: a drift in node-sdk fails `pnpm typecheck`, not production. */
+type FitsDatabase<T extends CbDatabase> = T;
+export type NodeSdkDatabase = FitsDatabase<ReturnType<ReturnType<typeof tcb.init>['database']>>;
 
 export const COLLECTIONS = {
   users: 'users',
