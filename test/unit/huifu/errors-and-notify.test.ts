@@ -105,5 +105,6 @@ describe('pay_info', () => {
     const parsed = parsePayInfo('{"appId":"wx1","timeStamp":1701493917,"nonceStr":"n","package":"prepay_id=wx1","signType":"RSA","paySign":"s"}');
     expect(parsed).toEqual({ appId: 'wx1', payParams: { timeStamp: '1701493917', nonceStr: 'n', package: 'prepay_id=wx1', signType: 'RSA', paySign: 's' } });
     expect(() => parsePayInfo('{"appId":"wx1"}')).toThrow();
+    expect(() => parsePayInfo('prepay_id=wx1')).toThrow('pay_info is not JSON');
   });
 });

@@ -2,7 +2,7 @@ import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { canonicalData } from '../../../cloudfunctions/src/providers/huifu/canonical';
 import { buildRequestBody, verifyResponse } from '../../../cloudfunctions/src/providers/huifu/client';
 import { HuifuSignatureError, HuifuBusinessError } from '../../../cloudfunctions/src/providers/huifu/errors';
-import { parsePrivateKey, parsePublicKey, exportPrivateKeyBase64 } from '../../../cloudfunctions/src/providers/huifu/keys';
+import { parsePrivateKey, parsePublicKey, exportPrivateKeyBase64, exportPublicKeyBase64 } from '../../../cloudfunctions/src/providers/huifu/keys';
 import { rawMemberText } from '../../../cloudfunctions/src/providers/huifu/raw-json';
 import { signRsaSha256, verifyRsaSha256 } from '../../../cloudfunctions/src/providers/huifu/sign';
 
@@ -44,6 +44,7 @@ describe('Huifu signing', () => {
 
   it('drops empty values and refuses nested objects', () => {
     expect(canonicalData({ b: '', a: '1', c: undefined, d: null }).text).toBe('{"a":"1"}');
+    expect(canonicalData({ n: 0, m: 2.5, s: 'x' }).text).toBe('{"m":2.5,"n":0,"s":"x"}');
     expect(() => canonicalData({ wx_data: { sub_appid: 'x' } as unknown as string })).toThrow(/JSON strings/);
   });
 
@@ -117,5 +118,82 @@ describe('rawMemberText', () => {
     expect(rawMemberText(json, 'missing')).toBeNull();
     expect(rawMemberText('[1]', 'a')).toBeNull();
     expect(rawMemberText('{"a":', 'a')).toBeNull();
+  });
+});
+
+describe('rawMemberText at the edges', () => {
+  it('skips every kind of JSON whitespace between tokens', () => {
+    const json = '{\r\n\t"a"\r\n:\t1\n,\r "b" :\t"x"\t}';
+    expect(rawMemberText(json, 'a')).toBe('1');
+    expect(rawMemberText(json, 'b')).toBe('"x"');
+  });
+
+  it('keeps a string value with spaces, commas and brackets whole, and ends it only at an unescaped quote', () => {
+    expect(rawMemberText('{"a":"x, y}] z","b":2}', 'a')).toBe('"x, y}] z"');
+    expect(rawMemberText('{"a":"x, y}] z","b":2}', 'b')).toBe('2');
+    // An escaped backslash ends the string; the quote after it closes it.
+    expect(rawMemberText('{"a":"x\\\\","b":3}', 'b')).toBe('3');
+    expect(rawMemberText('{"k\\"ey":1,"b":4}', 'b')).toBe('4');
+    expect(rawMemberText('{"a":{"s":"\\\\"},"b":5}', 'b')).toBe('5');
+  });
+
+  it.each([
+    ['an unterminated key', '{"a'],
+    ['a key without a colon', '{"a" 1}'],
+    ['a missing comma', '{"a":1 "b":2}'],
+    ['an unterminated string value', '{"a":"x'],
+    ['an unterminated string inside an object', '{"a":{"b":"x}'],
+    ['an unterminated array', '{"a":[1,2'],
+    ['an empty value', '{"a":}'],
+    ['a key that is not a string', '{a:1,"b":2}'],
+  ])('gives up on %s instead of guessing', (_what, json) => {
+    expect(rawMemberText(json, 'b')).toBeNull();
+  });
+
+  it('returns a scalar value that runs to the end of the text', () => {
+    expect(rawMemberText('{"a":123', 'a')).toBe('123');
+    expect(rawMemberText('{"a":[1]', 'a')).toBe('[1]');
+  });
+});
+
+describe('keys and signatures from configuration text', () => {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const der = exportPrivateKeyBase64(privateKey);
+  const publicDer = exportPublicKeyBase64(publicKey);
+
+  it('accepts keys wrapped, indented or padded with whitespace, as pasted from the console or a .env file', () => {
+    const wrapped = `\n  ${der.match(/.{1,64}/g)!.join('\n  ')}  \n`;
+    expect(signRsaSha256('m', parsePrivateKey(wrapped))).toBe(signRsaSha256('m', privateKey));
+    const publicWrapped = `\t${publicDer.match(/.{1,76}/g)!.join('\r\n')}\n`;
+    expect(verifyRsaSha256('m', signRsaSha256('m', privateKey), parsePublicKey(publicWrapped))).toBe(true);
+    const pem = `  ${publicKey.export({ format: 'pem', type: 'spki' }).toString()}  `;
+    expect(verifyRsaSha256('m', signRsaSha256('m', privateKey), parsePublicKey(pem))).toBe(true);
+  });
+
+  it.each([
+    ['Base64 with other characters', `${der.slice(0, 40)}!${der.slice(41)}`],
+    ['Base64URL', der.replace(/\+/g, '-').replace(/\//g, '_')],
+    ['text before the Base64', `key: ${der}`],
+    ['text after the Base64 padding', `${der}=x`],
+  ])('refuses a key that is %s, saying it is not Base64', (_what, text) => {
+    expect(() => parsePrivateKey(text)).toThrow('not Base64 text');
+  });
+
+  it('accepts a private key in PEM with whitespace around it', () => {
+    const pem = `\n  ${privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()}\n`;
+    expect(signRsaSha256('m', parsePrivateKey(pem))).toBe(signRsaSha256('m', privateKey));
+  });
+
+  it('answers false, not an exception, when the key cannot verify RSA at all', () => {
+    const ed25519 = generateKeyPairSync('ed25519').publicKey;
+    expect(verifyRsaSha256('m', signRsaSha256('m', privateKey), ed25519)).toBe(false);
+  });
+
+  it('treats a signature that is not Base64 as not verifying, and never throws', () => {
+    const sign = signRsaSha256('m', privateKey);
+    expect(verifyRsaSha256('m', sign, publicKey)).toBe(true);
+    for (const bad of [`${sign}!`, ` ${sign}`, `x${sign}=y`, '', 'AAAA']) expect(verifyRsaSha256('m', bad, publicKey)).toBe(false);
+    // Base64 of the wrong length: createVerify's own refusal is a false, not a throw.
+    expect(verifyRsaSha256('m', sign.slice(0, 20), publicKey)).toBe(false);
   });
 });
