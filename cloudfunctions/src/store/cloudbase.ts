@@ -83,6 +83,8 @@ export const QUERY_INDEXES: Array<{ collection: string; fields: string[] }> = [
   { collection: COLLECTIONS.notifications, fields: ['reqSeqId', '-receivedAt'] },
   { collection: COLLECTIONS.notifications, fields: ['-receivedAt'] },
   { collection: COLLECTIONS.notificationRejections, fields: ['reason', 'kind', 'hour'] },
+  { collection: COLLECTIONS.notificationRejections, fields: ['kind', '-hour'] },
+  { collection: COLLECTIONS.notificationRejections, fields: ['kind', '-at'] },
   { collection: COLLECTIONS.refunds, fields: ['orderNo', 'createdAt'] },
   { collection: COLLECTIONS.refunds, fields: ['status', 'updatedAt'] },
   { collection: COLLECTIONS.appWebhooks, fields: ['status', 'nextAttemptAt'] },

@@ -96,6 +96,9 @@ const MIGRATIONS: string[] = [
   `CREATE INDEX orders_flagged ON orders (created_at DESC, order_no DESC) WHERE flags <> '[]';
    DROP INDEX refunds_by_order;
    CREATE INDEX refunds_by_order ON refunds (order_no, created_at, refund_no);`,
+  // 4: the rejection report reads counts newest hour first and samples newest first, each through an index.
+  `CREATE INDEX notification_rejections_by_kind_hour ON notification_rejections (kind, hour DESC, reason);
+   CREATE INDEX notification_rejections_by_kind_at ON notification_rejections (kind, at DESC);`,
 ];
 
 /** Field ⇄ column mapping per table; `json` fields are stored as JSON text. */
