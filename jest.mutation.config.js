@@ -11,6 +11,8 @@ const group = process.env.STRYKER_GROUP;
 const project = base.projects.find((p) => p.displayName === (group === 'miniprogram' ? 'miniprogram' : 'node'));
 const config = { ...project, displayName: undefined, rootDir: __dirname, testTimeout: base.testTimeout };
 if (group === 'store') config.roots = ['<rootDir>/test/store'];
+// Stryker's jest runner loads the test environment itself and does not expand <rootDir> in its path.
+if (typeof config.testEnvironment === 'string') config.testEnvironment = config.testEnvironment.replace('<rootDir>', __dirname);
 if (group !== 'miniprogram') {
   config.testPathIgnorePatterns = [
     ...project.testPathIgnorePatterns,

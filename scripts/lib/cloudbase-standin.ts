@@ -35,6 +35,9 @@ export interface StandinRequest {
   data: unknown;
   /** The sort of a query: field → 1 or -1, in order. */
   order: Record<string, number> | null;
+  /** The environment the SDK addressed, and the SecretId its TC3 signature names (tests check what the adapter set up). */
+  envName: string | null;
+  secretId: string | null;
 }
 
 export interface CloudbaseStandin {
@@ -329,6 +332,8 @@ export async function startCloudbaseStandin(options: StandinOptions = {}): Promi
       query: decoded(params.query),
       data: Array.isArray(params.data) ? params.data.map(decoded) : decoded(params.data),
       order: decoded(params.order) as Record<string, number> | null,
+      envName: typeof params.envName === 'string' ? params.envName : null,
+      secretId: /Credential=([^/,\s]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? null,
     });
     if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
     const failure = failures.findIndex((f) => f.action === action);

@@ -27,6 +27,9 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
         const order = await insert({ payInfo: { timeStamp: '1', nonceStr: 'n', package: 'prepay_id=x', signType: 'RSA', paySign: 's' }, flags: ['A'] });
         expect(await store.getOrder(order.orderNo)).toEqual(order);
         expect(await store.getOrderByRef(order.appRef)).toEqual(order);
+        const other = await insert();
+        expect(await store.getOrderByRef(other.appRef)).toEqual(other);
+        expect(await store.getOrderByRef('no-such-ref')).toBeNull();
         expect(await store.getOrder('NOPE0000000')).toBeNull();
       });
 
@@ -153,6 +156,10 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
         expect(await store.insertNotification({ ...n, outcome: 'applied' })).toBe('exists');
         expect(await store.getNotification(n.id)).toEqual(n);
         expect((await store.listNotifications({ reqSeqId: 'P1', limit: 5 })).map((x) => x.id)).toEqual([n.id]);
+        const other = { ...n, id: 'b'.repeat(64), reqSeqId: 'P2', receivedAt: 20 };
+        await store.insertNotification(other);
+        expect((await store.listNotifications({ reqSeqId: 'P1', limit: 5 })).map((x) => x.id)).toEqual([n.id]);
+        expect((await store.listNotifications({ limit: 5 })).map((x) => x.id)).toEqual([other.id, n.id]);
       });
 
       it('updates an outcome only from the outcome the caller read (a stale one loses)', async () => {

@@ -52,9 +52,55 @@ describe('SQLite file store', () => {
     const raw = new Database(path, { readonly: true });
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(raw.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get().n).toBe(SQLITE_SCHEMA_VERSION);
+    expect(raw.prepare('SELECT MIN(version) AS lo, MAX(version) AS hi FROM schema_migrations').get()).toEqual({ lo: 1, hi: SQLITE_SCHEMA_VERSION });
     raw.close();
   });
+
+  it('names SQLITE_PATH and the full path when the database cannot be opened', () => {
+    const file = join(dir, 'a-file');
+    require('node:fs').writeFileSync(file, '');
+    const relative = join(relativeTo(dir), 'a-file', 'cashier.db');
+    expect(() => openSqliteStore({ path: relative })).toThrow(new RegExp(`cannot open the SQLite database at ${escapeRegExp(join(file, 'cashier.db'))} \\(SQLITE_PATH`));
+  });
+
+  it('prepares each distinct statement once', async () => {
+    const prepared: string[] = [];
+    const store = openSqliteStore({ path: ':memory:', onStatement: (text) => prepared.push(text) });
+    await store.getOrder('X0000000001');
+    const once = prepared.length;
+    await store.getOrder('X0000000002');
+    await store.getOrder('X0000000003');
+    expect(prepared).toHaveLength(once);
+    await store.close();
+  });
+
+  it('refuses a field it has no column for, rather than dropping it', async () => {
+    const store = openSqliteStore({ path: ':memory:' });
+    const order = makeOrder();
+    await store.insertOrder(order, created);
+    await expect(store.updateOrder(order, { updatedAt: 2, bogus: 1 } as never)).rejects.toThrow('orders: unknown field bogus');
+    expect(await store.getOrder(order.orderNo)).toEqual(order);
+    await store.close();
+  });
+
+  it('lists webhooks with no filter, newest first', async () => {
+    const store = openSqliteStore({ path: ':memory:' });
+    const hook = (id: string, createdAt: number) => ({ id, event: 'order.paid', orderNo: 'P1', payload: '{}', status: 'PENDING' as const, attempts: 0, nextAttemptAt: 0, lastError: null, version: 1, createdAt, updatedAt: createdAt });
+    await store.insertWebhook(hook('wh_a', 1));
+    await store.insertWebhook(hook('wh_b', 2));
+    expect((await store.listWebhooks({ limit: 10 })).map((w) => w.id)).toEqual(['wh_b', 'wh_a']);
+    await store.close();
+  });
+
+  it('answers nothing after it is closed', async () => {
+    const store = openSqliteStore({ path: ':memory:' });
+    await store.close();
+    await expect(store.getOrder('X0000000001')).rejects.toThrow(/not open/);
+  });
 });
+
+const relativeTo = (dir: string) => require('node:path').relative(process.cwd(), dir) as string;
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('SQLite transactions are isolated from other requests on the same connection', () => {
   // The notification handler's unit of work awaits store calls; each await lets other requests' pending continuations
@@ -112,6 +158,47 @@ describe('SQLite transactions are isolated from other requests on the same conne
       expect(await leftover).toMatchObject({ status: 'PAYING' });
       expect(await store.getOrder(first.orderNo)).toMatchObject({ status: 'PAYING', version: 2 });
       expect(await store.getOrder(second.orderNo)).toMatchObject({ status: 'CREATED', version: 1 });
+    });
+  });
+
+  it('a nested unit joins the open transaction: it commits with it and rolls back with it', async () => {
+    await withOrders(async (store, first, second) => {
+      await store.inTransaction(async () => {
+        await store.updateOrder(first, { status: 'PAYING', updatedAt: 2 });
+        await store.inTransaction(async () => {
+          await store.updateOrder(second, { status: 'PAYING', updatedAt: 2 });
+        });
+      });
+      expect(await store.getOrder(second.orderNo)).toMatchObject({ status: 'PAYING' });
+      const paying = (await store.getOrder(first.orderNo))!;
+      await expect(
+        store.inTransaction(async () => {
+          await store.inTransaction(async () => {
+            await store.updateOrder(paying, { status: 'PAID', updatedAt: 3 });
+          });
+          throw new Error('the outer unit fails');
+        }),
+      ).rejects.toThrow('the outer unit fails');
+      expect(await store.getOrder(first.orderNo)).toMatchObject({ status: 'PAYING', version: 2 });
+    });
+  });
+
+  it('a unit started by a chain left over from a finished transaction is a transaction of its own', async () => {
+    await withOrders(async (store, first) => {
+      let leftover!: Promise<unknown>;
+      let go!: () => void;
+      const later = new Promise<void>((resolve) => (go = resolve));
+      await store.inTransaction(async () => {
+        leftover = later.then(() =>
+          store.inTransaction(async () => {
+            await store.updateOrder(first, { status: 'PAYING', updatedAt: 2 });
+            throw new Error('the leftover unit fails');
+          }),
+        );
+      });
+      go();
+      await expect(leftover).rejects.toThrow('the leftover unit fails');
+      expect(await store.getOrder(first.orderNo)).toMatchObject({ status: 'CREATED', version: 1 });
     });
   });
 
@@ -187,8 +274,75 @@ describe('CloudBase adapter wire behaviour (real SDK, stand-in)', () => {
       const error = await store.getOrder('X0000000001').catch((e: unknown) => e);
       expect(error).toBeInstanceOf(StoreUnavailableError);
       expect((error as StoreUnavailableError).retryable).toBe(true);
+      expect((error as Error).message).toBe('CloudBase get orders failed: SYS_ERR');
     } finally {
       await close();
     }
   });
+
+  /** A store over the real SDK and the stand-in, closed after `run`. */
+  async function withCloudbase(run: (s: Awaited<ReturnType<typeof startCloudbaseStore>>) => Promise<void>) {
+    const started = await startCloudbaseStore();
+    try {
+      await run(started);
+    } finally {
+      await started.close();
+    }
+  }
+  const actions = (standin: { requests: Array<{ action: string }> }, from: number) => standin.requests.slice(from).map((r) => r.action.replace('database.', ''));
+
+  it('a failed insert is an unavailable store, never taken for a duplicate', () =>
+    withCloudbase(async ({ store, standin }) => {
+      standin.failNext('database.insertDocument', { code: 'DATABASE_TIMEOUT', message: 'timed out' });
+      await expect(store.insertOrder(makeOrder(), created)).rejects.toMatchObject({ constructor: StoreUnavailableError, message: 'CloudBase add orders failed: DATABASE_TIMEOUT' });
+      standin.failNext('database.insertDocument', { code: 'DATABASE_TIMEOUT', message: 'timed out' });
+      const notification = { id: 'n'.repeat(64), kind: 'pay' as const, reqSeqId: 'P1', notifyType: 1, transStat: 'S', respData: '{}', sign: 's', outcome: 'applied', receivedAt: 1, processedAt: 1 };
+      await expect(store.insertNotification(notification)).rejects.toMatchObject({ constructor: StoreUnavailableError, message: 'CloudBase add notifications failed: DATABASE_TIMEOUT' });
+      expect(standin.docs('notifications')).toEqual([]);
+      await expect(store.insertNotification(notification)).resolves.toBe('inserted');
+      await expect(store.insertNotification(notification)).resolves.toBe('exists');
+    }));
+
+  it('records a returning user\'s login in one update, and a first login that races another as that user\'s login', () =>
+    withCloudbase(async ({ store, standin }) => {
+      await store.recordLogin({ openid: 'o_a', appid: 'wx1', at: 1 });
+      const before = standin.requests.length;
+      await store.recordLogin({ openid: 'o_a', appid: 'wx2', at: 5 });
+      expect(actions(standin, before)).toEqual(['modifyDocument']);
+      expect(await store.getUser('o_a')).toEqual({ openid: 'o_a', appid: 'wx2', firstLoginAt: 1, lastLoginAt: 5 });
+      // Another first login created the user between our update and our insert.
+      const race = standin.requests.length;
+      standin.failNext('database.insertDocument', { code: 'DATABASE_DUPLICATE_WRITE', message: 'duplicate' });
+      await store.recordLogin({ openid: 'o_b', appid: 'wx1', at: 7 });
+      expect(actions(standin, race)).toEqual(['modifyDocument', 'insertDocument', 'modifyDocument']);
+      standin.failNext('database.insertDocument', { code: 'DATABASE_TIMEOUT', message: 'timed out' });
+      await expect(store.recordLogin({ openid: 'o_c', appid: 'wx1', at: 8 })).rejects.toBeInstanceOf(StoreUnavailableError);
+    }));
+
+  it('counts a rejection whose first count raced another as one more', () =>
+    withCloudbase(async ({ store, standin }) => {
+      const limits = { keepHours: 48, samplesPerReason: 5 };
+      const from = standin.requests.length;
+      standin.failNext('database.insertDocument', { code: 'DATABASE_DUPLICATE_WRITE', message: 'duplicate' });
+      await store.recordRejection({ reason: 'bad_signature', at: 3_600_000, sample: 'x' }, limits);
+      expect(actions(standin, from).slice(0, 3)).toEqual(['modifyDocument', 'insertDocument', 'modifyDocument']);
+      standin.failNext('database.insertDocument', { code: 'DATABASE_TIMEOUT', message: 'timed out' });
+      await expect(store.recordRejection({ reason: 'malformed', at: 3_600_000, sample: 'x' }, limits)).rejects.toBeInstanceOf(StoreUnavailableError);
+    }));
+
+  it('pushes no audit event when the update carries none', () =>
+    withCloudbase(async ({ store, standin }) => {
+      const order = makeOrder();
+      await store.insertOrder(order, created);
+      await store.updateOrder(order, { lastQueriedAt: 3, updatedAt: 3 });
+      const update = standin.requests.at(-1)!;
+      expect(update.data).not.toHaveProperty('$push');
+      expect(await store.listOrderEvents(order.orderNo)).toHaveLength(1);
+    }));
+
+  it('addresses the environment it was given, signed with the configured SecretId', () =>
+    withCloudbase(async ({ store, standin }) => {
+      await store.getOrder('X0000000001');
+      expect(standin.requests.at(-1)).toMatchObject({ envName: expect.stringMatching(/^standin-[0-9a-f]{6}$/), secretId: process.env.TENCENTCLOUD_SECRETID });
+    }));
 });
