@@ -38,7 +38,7 @@ describe('merchant request signatures', () => {
     expect(() => verifyMerchantRequest(SECRET, { ...signed, signature: signed.signature.toUpperCase() }, NOW)).not.toThrow();
   });
 
-  it.each(['12a', '-1', '1.5', ' 1760000000', '1760000000 ', '0x10', '1'.repeat(16)])('refuses timestamp %j as not unix seconds, quoting at most 20 characters', (timestamp) => {
+  it.each(['12a', '-1', '1.5', ' 1760000000', '1760000000 ', '0x10', '1'.repeat(16), `1760000000${'<script>'.repeat(500)}`])('refuses timestamp %j as not unix seconds, quoting at most 20 characters', (timestamp) => {
     const error = refusal(() => verifyMerchantRequest(SECRET, request(timestamp), NOW));
     expect(error).toMatchObject({ code: 'SIGNATURE_INVALID', message: expect.stringContaining(`must be unix seconds (digits only), got "${timestamp.slice(0, 20)}"; server time is ${NOW_S}`) });
   });
