@@ -1,5 +1,5 @@
 import { ORDER_STATUSES, type OrderStatus } from '@cashier/shared';
-import { IllegalTransitionError, PayError } from '../../cloudfunctions/src/domain/errors';
+import { IllegalTransitionError, PayError, ValidationError } from '../../cloudfunctions/src/domain/errors';
 import {
   canTransitionOrder,
   isFinalOrderStatus,
@@ -105,5 +105,10 @@ describe('errors', () => {
   it('keeps the cause for the logs', () => {
     const cause = new Error('socket hang up');
     expect(new PayError('INTERNAL', 'x', { cause }).cause).toBe(cause);
+  });
+
+  it('a validation error lists its issues after the message, and none when it has none', () => {
+    expect(new ValidationError('bad event')).toMatchObject({ code: 'INVALID_REQUEST', message: 'bad event', issues: [] });
+    expect(new ValidationError('bad event', ['amount: too big', 'ref: missing'])).toMatchObject({ message: 'bad event: amount: too big; ref: missing' });
   });
 });
