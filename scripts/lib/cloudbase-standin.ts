@@ -48,6 +48,8 @@ export interface CloudbaseStandin {
   createCollection(name: string): void;
   /** The next request with this action is answered with this error. */
   failNext(action: string, error: { code: string; message: string }): void;
+  /** Before the next request with this action is handled, `meanwhile` runs (another writer getting in first: a race). */
+  beforeNext(action: string, meanwhile: () => Promise<void>): void;
   close(): Promise<void>;
 }
 
@@ -202,6 +204,7 @@ export async function startCloudbaseStandin(options: StandinOptions = {}): Promi
   for (const name of options.collections ?? []) collections.set(name, new Map());
   const requests: StandinRequest[] = [];
   const failures: Array<{ action: string; error: { code: string; message: string } }> = [];
+  const hooks: Array<{ action: string; meanwhile: () => Promise<void> }> = [];
 
   const table = (name: unknown): Map<string, Doc> => {
     const found = typeof name === 'string' ? collections.get(name) : undefined;
@@ -336,6 +339,8 @@ export async function startCloudbaseStandin(options: StandinOptions = {}): Promi
       secretId: /Credential=([^/,\s]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? null,
     });
     if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
+    const hook = hooks.findIndex((h) => h.action === action);
+    if (hook >= 0) await hooks.splice(hook, 1)[0]!.meanwhile();
     const failure = failures.findIndex((f) => f.action === action);
     if (failure >= 0) return send(res, 200, { ...failures.splice(failure, 1)[0]!.error, requestId });
     try {
@@ -352,6 +357,7 @@ export async function startCloudbaseStandin(options: StandinOptions = {}): Promi
     docs: (name) => [...(collections.get(name)?.values() ?? [])].map((d) => structuredClone(d)),
     createCollection: (name) => void collections.set(name, collections.get(name) ?? new Map()),
     failNext: (action, error) => void failures.push({ action, error }),
+    beforeNext: (action, meanwhile) => void hooks.push({ action, meanwhile }),
     close: () => closeServer(server),
   };
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { COLLECTIONS, connectCloudbase, createCloudbaseStore } from '../../cloudfunctions/src/store/cloudbase';
 import type { Order } from '../../cloudfunctions/src/domain/types';
-import { StoreUnavailableError, type OrderEventInput, type Store } from '../../cloudfunctions/src/store/port';
+import { DuplicateError, StoreUnavailableError, type OrderEventInput, type Store } from '../../cloudfunctions/src/store/port';
 
 const created: OrderEventInput = { from: null, to: 'CREATED', source: 'api', at: 1, detail: 'created' };
 import { openSqliteStore, SQLITE_SCHEMA_VERSION } from '../../cloudfunctions/src/store/sqlite';
@@ -80,6 +80,14 @@ describe('SQLite file store', () => {
     await store.insertOrder(order, created);
     await expect(store.updateOrder(order, { updatedAt: 2, bogus: 1 } as never)).rejects.toThrow('orders: unknown field bogus');
     expect(await store.getOrder(order.orderNo)).toEqual(order);
+    await store.close();
+  });
+
+  it('reports a constraint failure that is not a duplicate as itself, not as a DuplicateError', async () => {
+    const store = openSqliteStore({ path: ':memory:' });
+    const error = await store.insertOrder(makeOrder({ status: 'BOGUS' as never }), created).catch((e: unknown) => e);
+    expect(error).not.toBeInstanceOf(DuplicateError);
+    expect(error).toMatchObject({ code: 'SQLITE_CONSTRAINT_CHECK', message: expect.stringContaining('CHECK constraint failed') });
     await store.close();
   });
 
@@ -310,11 +318,11 @@ describe('CloudBase adapter wire behaviour (real SDK, stand-in)', () => {
       await store.recordLogin({ openid: 'o_a', appid: 'wx2', at: 5 });
       expect(actions(standin, before)).toEqual(['modifyDocument']);
       expect(await store.getUser('o_a')).toEqual({ openid: 'o_a', appid: 'wx2', firstLoginAt: 1, lastLoginAt: 5 });
-      // Another first login created the user between our update and our insert.
-      const race = standin.requests.length;
-      standin.failNext('database.insertDocument', { code: 'DATABASE_DUPLICATE_WRITE', message: 'duplicate' });
-      await store.recordLogin({ openid: 'o_b', appid: 'wx1', at: 7 });
-      expect(actions(standin, race)).toEqual(['modifyDocument', 'insertDocument', 'modifyDocument']);
+      // Another first login (another function instance) creates the user between our update and our insert.
+      const other = createCloudbaseStore(connectCloudbase('standin-other', { serviceUrl: standin.url }));
+      standin.beforeNext('database.insertDocument', () => other.recordLogin({ openid: 'o_b', appid: 'wx1', at: 7 }));
+      await store.recordLogin({ openid: 'o_b', appid: 'wx1', at: 9 });
+      expect(await store.getUser('o_b')).toEqual({ openid: 'o_b', appid: 'wx1', firstLoginAt: 7, lastLoginAt: 9 });
       standin.failNext('database.insertDocument', { code: 'DATABASE_TIMEOUT', message: 'timed out' });
       await expect(store.recordLogin({ openid: 'o_c', appid: 'wx1', at: 8 })).rejects.toBeInstanceOf(StoreUnavailableError);
     }));
@@ -322,10 +330,17 @@ describe('CloudBase adapter wire behaviour (real SDK, stand-in)', () => {
   it('counts a rejection whose first count raced another as one more', () =>
     withCloudbase(async ({ store, standin }) => {
       const limits = { keepHours: 48, samplesPerReason: 5 };
-      const from = standin.requests.length;
-      standin.failNext('database.insertDocument', { code: 'DATABASE_DUPLICATE_WRITE', message: 'duplicate' });
-      await store.recordRejection({ reason: 'bad_signature', at: 3_600_000, sample: 'x' }, limits);
-      expect(actions(standin, from).slice(0, 3)).toEqual(['modifyDocument', 'insertDocument', 'modifyDocument']);
+      // Another instance counts the first rejection of this hour between our update and our insert.
+      const other = createCloudbaseStore(connectCloudbase('standin-other', { serviceUrl: standin.url }));
+      standin.beforeNext('database.insertDocument', () => other.recordRejection({ reason: 'bad_signature', at: 3_600_000, sample: 'x' }, limits));
+      await store.recordRejection({ reason: 'bad_signature', at: 3_600_001, sample: 'y' }, limits);
+      // With the hour's count in place, one more is a single update: no insert tried and refused on the way.
+      const third = standin.requests.length;
+      await store.recordRejection({ reason: 'bad_signature', at: 3_600_002, sample: 'z' }, limits);
+      expect(standin.requests.slice(third).filter((r) => r.collection === 'notification_rejections' && JSON.stringify(r.data).includes('count:'))).toEqual([]);
+      expect(actions(standin, third)[0]).toBe('modifyDocument');
+      const { counts } = await store.listRejections();
+      expect(counts.filter((c) => c.reason === 'bad_signature')).toEqual([{ reason: 'bad_signature', hour: 3_600_000, count: 3 }]);
       standin.failNext('database.insertDocument', { code: 'DATABASE_TIMEOUT', message: 'timed out' });
       await expect(store.recordRejection({ reason: 'malformed', at: 3_600_000, sample: 'x' }, limits)).rejects.toBeInstanceOf(StoreUnavailableError);
     }));

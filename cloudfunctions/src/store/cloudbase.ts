@@ -121,7 +121,6 @@ export function createCloudbaseStore(db: CbDatabase, options: CloudbaseStoreOpti
       return await op();
     } catch (error) {
       if (isDuplicate(error) && onDuplicate) throw await onDuplicate();
-      if (error instanceof DuplicateError) throw error;
       throw new StoreUnavailableError(`CloudBase ${what} failed: ${(error as { code?: string })?.code ?? (error as Error)?.message}`, error);
     }
   }
