@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { openSqliteStore } from '../../cloudfunctions/src/store/sqlite';
 import { closeServer, listen } from '../../scripts/lib/http';
+import { escapeRegExp } from '../support/text';
 
 const root = resolve(__dirname, '../..');
 const tsx = join(root, 'node_modules', '.bin', 'tsx');
@@ -80,7 +81,7 @@ describe('pnpm dev refuses clearly', () => {
   it('names SQLITE_PATH and the path when the database cannot be opened', async () => {
     const r = await runTool('scripts/dev.ts', [], { CASHIER_DATA_DIR: dataDir, CASHIER_PORT: '0', WECHAT_SANDBOX_PORT: '0', HUIFU_SANDBOX_PORT: '0', SQLITE_PATH: dataDir });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`cannot open the SQLite database at ${dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(SQLITE_PATH`));
+    expect(r.stderr).toMatch(new RegExp(`cannot open the SQLite database at ${escapeRegExp(dataDir)} \\(SQLITE_PATH`));
   });
 });
 
@@ -94,7 +95,7 @@ describe('a running stack is found, not guessed', () => {
       const port = new URL(state.functionsUrl).port;
       const second = await runTool('scripts/dev.ts', [], { CASHIER_DATA_DIR: dataDir, CASHIER_PORT: port });
       expect(second.code).toBe(1);
-      expect(second.stderr).toMatch(new RegExp(`\\(CASHIER_PORT\\) is in use: another \`pnpm dev\` is running from ${dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(pid ${state.pid}`));
+      expect(second.stderr).toMatch(new RegExp(`\\(CASHIER_PORT\\) is in use: another \`pnpm dev\` is running from ${escapeRegExp(dataDir)} \\(pid ${state.pid}`));
 
       const ops = await runTool('scripts/ops.ts', ['notifications'], { CASHIER_DATA_DIR: dataDir });
       expect(ops.code).toBe(0);

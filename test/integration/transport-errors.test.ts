@@ -17,6 +17,7 @@ import { closeServer, listen } from '../../scripts/lib/http';
 import { clientFor, makeHuifuKeys, startTestSandbox } from '../support/huifu';
 import { startServices } from '../support/services';
 import { describeIf } from '../support/skip';
+import { escapeRegExp } from '../support/text';
 
 const keys = makeHuifuKeys();
 const servers: Server[] = [];
@@ -64,7 +65,7 @@ describe('Huifu client: not sent vs. maybe sent', () => {
     const error = await huifuFailure(url);
     expect(error).toBeInstanceOf(HuifuUnreachableError);
     expect(error).toMatchObject({ ambiguous: false, retryable: true });
-    expect((error as Error).message).toMatch(new RegExp(`not reached at ${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\((${code})`));
+    expect((error as Error).message).toMatch(new RegExp(`not reached at ${escapeRegExp(url)} \\((${code})`));
     expect((error as Error).message).toMatch(/nothing was sent\. Check HUIFU_API_BASE/);
   });
 

@@ -1,17 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { COLLECTIONS, connectCloudbase, createCloudbaseStore } from '../../cloudfunctions/src/store/cloudbase';
 import type { Order } from '../../cloudfunctions/src/domain/types';
 import { DuplicateError, StoreUnavailableError, type OrderEventInput, type Store } from '../../cloudfunctions/src/store/port';
-
-const created: OrderEventInput = { from: null, to: 'CREATED', source: 'api', at: 1, detail: 'created' };
 import { openSqliteStore, SQLITE_SCHEMA_VERSION } from '../../cloudfunctions/src/store/sqlite';
 import { startCloudbaseStore } from '../support/cloudbase';
 import { makeOrder } from '../support/fixtures';
 import { describeIf } from '../support/skip';
+import { escapeRegExp } from '../support/text';
 import { describeStoreConformance } from './conformance';
+
+const created: OrderEventInput = { from: null, to: 'CREATED', source: 'api', at: 1, detail: 'created' };
 
 describeStoreConformance('SQLite (:memory:)', async () => openSqliteStore({ path: ':memory:' }));
 describeStoreConformance('CloudBase adapter, real node-sdk, loopback stand-in of the database API', async () => {
@@ -58,9 +59,8 @@ describe('SQLite file store', () => {
 
   it('names SQLITE_PATH and the full path when the database cannot be opened', () => {
     const file = join(dir, 'a-file');
-    require('node:fs').writeFileSync(file, '');
-    const relative = join(relativeTo(dir), 'a-file', 'cashier.db');
-    expect(() => openSqliteStore({ path: relative })).toThrow(new RegExp(`cannot open the SQLite database at ${escapeRegExp(join(file, 'cashier.db'))} \\(SQLITE_PATH`));
+    writeFileSync(file, '');
+    expect(() => openSqliteStore({ path: join(relative(process.cwd(), dir), 'a-file', 'cashier.db') })).toThrow(new RegExp(`cannot open the SQLite database at ${escapeRegExp(join(file, 'cashier.db'))} \\(SQLITE_PATH`));
   });
 
   it('prepares each distinct statement once', async () => {
@@ -106,9 +106,6 @@ describe('SQLite file store', () => {
     await expect(store.getOrder('X0000000001')).rejects.toThrow(/not open/);
   });
 });
-
-const relativeTo = (dir: string) => require('node:path').relative(process.cwd(), dir) as string;
-const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('SQLite transactions are isolated from other requests on the same connection', () => {
   // The notification handler's unit of work awaits store calls; each await lets other requests' pending continuations
@@ -228,9 +225,19 @@ describe('SQLite transactions are isolated from other requests on the same conne
 });
 
 describe('CloudBase adapter wire behaviour (real SDK, stand-in)', () => {
-  it('does compare-and-set as one where({_id, status, version}).update with a version increment', async () => {
-    const { store, standin, close } = await startCloudbaseStore();
+  /** A store over the real SDK and the stand-in, closed after `run`. */
+  async function withCloudbase(run: (s: Awaited<ReturnType<typeof startCloudbaseStore>>) => Promise<void>) {
+    const started = await startCloudbaseStore();
     try {
+      await run(started);
+    } finally {
+      await started.close();
+    }
+  }
+  const actions = (standin: { requests: Array<{ action: string }> }, from: number) => standin.requests.slice(from).map((r) => r.action.replace('database.', ''));
+
+  it('does compare-and-set as one where({_id, status, version}).update with a version increment', () =>
+    withCloudbase(async ({ store, standin }) => {
       const order = makeOrder();
       await store.insertOrder(order, created);
       standin.requests.length = 0;
@@ -243,14 +250,10 @@ describe('CloudBase adapter wire behaviour (real SDK, stand-in)', () => {
       expect(update.data).toMatchObject({ $set: { status: 'PAYING', updatedAt: 2 }, $inc: { version: 1 }, $push: { events: { $each: [{ to: 'PAYING', detail: 'placed' }] } } });
       // No transactions anywhere: single-document CAS only.
       expect(standin.requests.every((r) => !/Transaction/.test(r.action))).toBe(true);
-    } finally {
-      await close();
-    }
-  });
+    }));
 
-  it('replaces object fields whole: pay_info set on an order whose pay_info is null', async () => {
-    const { store, standin, close } = await startCloudbaseStore();
-    try {
+  it('replaces object fields whole: pay_info set on an order whose pay_info is null', () =>
+    withCloudbase(async ({ store, standin }) => {
       const order = makeOrder();
       await store.insertOrder(order, created);
       const payInfo = { timeStamp: '1', nonceStr: 'n', package: 'prepay_id=x', signType: 'RSA' as const, paySign: 's' };
@@ -258,46 +261,24 @@ describe('CloudBase adapter wire behaviour (real SDK, stand-in)', () => {
       expect((await store.getOrder(order.orderNo))!.payInfo).toEqual(payInfo);
       const update = standin.requests.filter((r) => r.action === 'database.modifyDocument').pop()!;
       expect(update.data).toMatchObject({ $set: { payInfo } });
-    } finally {
-      await close();
-    }
-  });
+    }));
 
-  it('stores orders under _id = order number', async () => {
-    const { store, standin, close } = await startCloudbaseStore();
-    try {
+  it('stores orders under _id = order number', () =>
+    withCloudbase(async ({ store, standin }) => {
       const order = makeOrder();
       await store.insertOrder(order, created);
       expect(standin.docs('orders')[0]).toMatchObject({ _id: order.orderNo, appRef: order.appRef, events: [created] });
       expect(standin.docs('orders')[0]).not.toHaveProperty('orderNo');
-    } finally {
-      await close();
-    }
-  });
+    }));
 
-  it('turns a database failure into a retryable StoreUnavailableError', async () => {
-    const { store, standin, close } = await startCloudbaseStore();
-    try {
+  it('turns a database failure into a retryable StoreUnavailableError', () =>
+    withCloudbase(async ({ store, standin }) => {
       standin.failNext('database.getDocument', { code: 'SYS_ERR', message: 'backend busy' });
       const error = await store.getOrder('X0000000001').catch((e: unknown) => e);
       expect(error).toBeInstanceOf(StoreUnavailableError);
       expect((error as StoreUnavailableError).retryable).toBe(true);
       expect((error as Error).message).toBe('CloudBase get orders failed: SYS_ERR');
-    } finally {
-      await close();
-    }
-  });
-
-  /** A store over the real SDK and the stand-in, closed after `run`. */
-  async function withCloudbase(run: (s: Awaited<ReturnType<typeof startCloudbaseStore>>) => Promise<void>) {
-    const started = await startCloudbaseStore();
-    try {
-      await run(started);
-    } finally {
-      await started.close();
-    }
-  }
-  const actions = (standin: { requests: Array<{ action: string }> }, from: number) => standin.requests.slice(from).map((r) => r.action.replace('database.', ''));
+    }));
 
   it('a failed insert is an unavailable store, never taken for a duplicate', () =>
     withCloudbase(async ({ store, standin }) => {
@@ -312,14 +293,14 @@ describe('CloudBase adapter wire behaviour (real SDK, stand-in)', () => {
     }));
 
   it('records a returning user\'s login in one update, and a first login that races another as that user\'s login', () =>
-    withCloudbase(async ({ store, standin }) => {
+    withCloudbase(async ({ store, standin, openAnother }) => {
       await store.recordLogin({ openid: 'o_a', appid: 'wx1', at: 1 });
       const before = standin.requests.length;
       await store.recordLogin({ openid: 'o_a', appid: 'wx2', at: 5 });
       expect(actions(standin, before)).toEqual(['modifyDocument']);
       expect(await store.getUser('o_a')).toEqual({ openid: 'o_a', appid: 'wx2', firstLoginAt: 1, lastLoginAt: 5 });
       // Another first login (another function instance) creates the user between our update and our insert.
-      const other = createCloudbaseStore(connectCloudbase('standin-other', { serviceUrl: standin.url }));
+      const other = openAnother();
       standin.beforeNext('database.insertDocument', () => other.recordLogin({ openid: 'o_b', appid: 'wx1', at: 7 }));
       await store.recordLogin({ openid: 'o_b', appid: 'wx1', at: 9 });
       expect(await store.getUser('o_b')).toEqual({ openid: 'o_b', appid: 'wx1', firstLoginAt: 7, lastLoginAt: 9 });
@@ -328,10 +309,10 @@ describe('CloudBase adapter wire behaviour (real SDK, stand-in)', () => {
     }));
 
   it('counts a rejection whose first count raced another as one more', () =>
-    withCloudbase(async ({ store, standin }) => {
+    withCloudbase(async ({ store, standin, openAnother }) => {
       const limits = { keepHours: 48, samplesPerReason: 5 };
       // Another instance counts the first rejection of this hour between our update and our insert.
-      const other = createCloudbaseStore(connectCloudbase('standin-other', { serviceUrl: standin.url }));
+      const other = openAnother();
       standin.beforeNext('database.insertDocument', () => other.recordRejection({ reason: 'bad_signature', at: 3_600_000, sample: 'x' }, limits));
       await store.recordRejection({ reason: 'bad_signature', at: 3_600_001, sample: 'y' }, limits);
       // With the hour's count in place, one more is a single update: no insert tried and refused on the way.

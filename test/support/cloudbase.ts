@@ -8,7 +8,13 @@ import { startCloudbaseStandin, type CloudbaseStandin } from '../../scripts/lib/
  * (scripts/lib/cloudbase-standin.ts) with the collections and unique indexes `pnpm cloudbase:setup` creates.
  * The SDK reads its credentials from the environment; fake ones are set here (it refuses to send without them).
  */
-export async function startCloudbaseStore(): Promise<{ store: Store; standin: CloudbaseStandin; close(): Promise<void> }> {
+export async function startCloudbaseStore(): Promise<{
+  store: Store;
+  standin: CloudbaseStandin;
+  /** Another store over the same stand-in, as a second function instance would be (for races). */
+  openAnother(): Store;
+  close(): Promise<void>;
+}> {
   process.env.TENCENTCLOUD_SECRETID ??= 'AKIDstandin';
   process.env.TENCENTCLOUD_SECRETKEY ??= 'standin-secret-key';
   // As in a cloud function: otherwise the SDK probes Tencent's metadata server before every request.
@@ -17,6 +23,6 @@ export async function startCloudbaseStore(): Promise<{ store: Store; standin: Cl
   process.env.TENCENTCLOUD_REGION ??= 'ap-shanghai';
   process.env.SILENCE = 'true'; // the SDK's "longer than 3s" warning
   const standin = await startCloudbaseStandin({ collections: Object.values(COLLECTIONS), uniqueIndexes: UNIQUE_INDEXES });
-  const store = createCloudbaseStore(connectCloudbase(`standin-${randomBytes(3).toString('hex')}`, { serviceUrl: standin.url }));
-  return { store, standin, close: () => standin.close() };
+  const openAnother = () => createCloudbaseStore(connectCloudbase(`standin-${randomBytes(3).toString('hex')}`, { serviceUrl: standin.url }));
+  return { store: openAnother(), standin, openAnother, close: () => standin.close() };
 }
