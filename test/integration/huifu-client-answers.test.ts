@@ -4,11 +4,11 @@
  */
 import { createServer, type Server } from 'node:http';
 import { DEFAULT_MAX_FEN } from '../../cloudfunctions/src/domain/money';
-import { HuifuClient, type HuifuClientOptions } from '../../cloudfunctions/src/providers/huifu/client';
+import type { HuifuClient, HuifuClientOptions } from '../../cloudfunctions/src/providers/huifu/client';
 import { HuifuError, HuifuSignatureError } from '../../cloudfunctions/src/providers/huifu/errors';
 import { signRsaSha256 } from '../../cloudfunctions/src/providers/huifu/sign';
 import { closeServer, listen, readBody } from '../../scripts/lib/http';
-import { makeHuifuKeys, TEST_IDS } from '../support/huifu';
+import { clientFor, makeHuifuKeys } from '../support/huifu';
 
 const keys = makeHuifuKeys();
 /** The answer to the next request: a body text, given the request's data. */
@@ -36,8 +36,7 @@ beforeEach(() => {
 const signed = (dataText: string) => `{"data":${dataText},"sign":"${signRsaSha256(dataText, keys.huifuPrivateKey)}"}`;
 const signedData = (data: Record<string, unknown>) => signed(JSON.stringify(data));
 const ok = { resp_code: '00000000', resp_desc: '成功' };
-const client = (overrides: Partial<HuifuClientOptions> = {}) =>
-  new HuifuClient({ baseUrl, apiVersion: 'v2', ...TEST_IDS, merchantPrivateKey: keys.merchantPrivateKey, huifuPublicKey: keys.huifuPublicKey, timeoutMs: 2000, ...overrides });
+const client = (overrides: Partial<HuifuClientOptions> = {}) => clientFor({ url: baseUrl }, keys, overrides);
 const query = () => client().queryPayment({ orderNo: 'P0000000001', reqDate: '20261205' });
 const payInfo = JSON.stringify({ appId: 'wx0123456789abcdef', timeStamp: '1', nonceStr: 'n', package: 'prepay_id=wx1', signType: 'RSA', paySign: 's' });
 const create = (overrides: Partial<Parameters<HuifuClient['createMiniAppPayment']>[0]> = {}) =>

@@ -32,7 +32,7 @@ export async function startTestSandbox(keys: HuifuKeys, overrides: Partial<Huifu
   });
 }
 
-export function clientFor(sandbox: HuifuSandbox, keys: HuifuKeys, overrides: Partial<HuifuClientOptions> = {}): HuifuClient {
+export function clientFor(sandbox: Pick<HuifuSandbox, 'url'>, keys: HuifuKeys, overrides: Partial<HuifuClientOptions> = {}): HuifuClient {
   return new HuifuClient({
     baseUrl: sandbox.url,
     apiVersion: 'v2',
