@@ -12,18 +12,11 @@ import {
   sampleSlot,
   StoreUnavailableError,
 } from '../../cloudfunctions/src/store/port';
+import { ledgerSums } from '../support/fixtures';
 
 const entry = (amountFen: number, state: LedgerEntry['state']): LedgerEntry => ({ amountFen, state, at: 1 });
 /** An order whose refunded and reserved amounts are exactly its ledger's sums, so only the rule under test can fail. */
-const order = (amountFen: number, ledger: Record<string, LedgerEntry>) => {
-  let refundedFen = 0;
-  let refundReservedFen = 0;
-  for (const e of Object.values(ledger)) {
-    if (e.state === 'SUCCEEDED') refundedFen += e.amountFen;
-    if (e.state === 'RESERVED') refundReservedFen += e.amountFen;
-  }
-  return { orderNo: 'P1', amountFen, refundedFen, refundReservedFen, refundLedger: ledger };
-};
+const order = (amountFen: number, ledger: Record<string, LedgerEntry>) => ({ orderNo: 'P1', amountFen, ...ledgerSums(ledger), refundLedger: ledger });
 
 describe('assertOrderInvariants', () => {
   it('accepts refunds and reservations up to exactly the amount paid', () => {

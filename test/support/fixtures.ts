@@ -1,4 +1,4 @@
-import type { Order, Refund } from '../../cloudfunctions/src/domain/types';
+import type { LedgerEntry, Order, Refund } from '../../cloudfunctions/src/domain/types';
 
 let counter = 0;
 /** A unique, Huifu-valid order number per call. */
@@ -58,4 +58,13 @@ export function makeRefund(orderNo: string, overrides: Partial<Refund> = {}): Re
     lastQueriedAt: null,
     ...overrides,
   };
+}
+
+/**
+ * The refunded and reserved totals a ledger implies, summed here rather than by the domain's ledgerTotals, so a test
+ * of code built on ledgerTotals still has an independent answer.
+ */
+export function ledgerSums(ledger: Record<string, LedgerEntry>): { refundedFen: number; refundReservedFen: number } {
+  const sum = (state: LedgerEntry['state']) => Object.values(ledger).filter((e) => e.state === state).reduce((t, e) => t + e.amountFen, 0);
+  return { refundedFen: sum('SUCCEEDED'), refundReservedFen: sum('RESERVED') };
 }

@@ -1,6 +1,6 @@
 import { reserve, settle, unreserve, type LedgerStep } from '../../cloudfunctions/src/domain/refund-ledger';
 import type { LedgerEntry, Order } from '../../cloudfunctions/src/domain/types';
-import { makeOrder } from '../support/fixtures';
+import { ledgerSums, makeOrder } from '../support/fixtures';
 
 // Mutation testing (mutation/results.md) found these rules reached only through services that check first; the
 // ledger is the last guard of the refundable balance, so it is held here directly, with 1-fen near misses.
@@ -9,10 +9,8 @@ const AT = 1_760_000_000_000;
 
 /** A paid 100-fen order whose totals agree with its ledger, as the stores keep them. */
 function paidOrder(ledger: Record<string, LedgerEntry> = {}): Order {
-  const entries = Object.values(ledger);
-  const sum = (state: LedgerEntry['state']) => entries.filter((e) => e.state === state).reduce((t, e) => t + e.amountFen, 0);
-  const refundedFen = sum('SUCCEEDED');
-  return makeOrder({ status: refundedFen > 0 ? 'PARTIALLY_REFUNDED' : 'PAID', amountFen: 100, refundLedger: ledger, refundedFen, refundReservedFen: sum('RESERVED') });
+  const sums = ledgerSums(ledger);
+  return makeOrder({ status: sums.refundedFen > 0 ? 'PARTIALLY_REFUNDED' : 'PAID', amountFen: 100, refundLedger: ledger, ...sums });
 }
 
 const patchOf = (step: LedgerStep) => {
