@@ -113,8 +113,9 @@ async function closeFailed(deps: Deps, order: Order, error: unknown, source: Ord
   }
   if (error instanceof HuifuBusinessError || (error instanceof HuifuError && !error.ambiguous)) {
     const failed = await markCloseFailed(deps, order, source, `close ${close.reqSeqId} refused: ${error.message.slice(0, 160)}`);
-    if (error instanceof HuifuBusinessError && !error.retryable) await flagOrder(deps, failed, 'CLOSE_REFUSED', source, error.message.slice(0, 160));
-    return { outcome: 'deferred', order: failed };
+    const refusedForGood = error instanceof HuifuBusinessError && !error.retryable;
+    // The caller gets the order as stored last (flagged), so a next compare-and-set starts from its version.
+    return { outcome: 'deferred', order: refusedForGood ? await flagOrder(deps, failed, 'CLOSE_REFUSED', source, error.message.slice(0, 160)) : failed };
   }
   throw error;
 }
