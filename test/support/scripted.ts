@@ -90,7 +90,7 @@ export function created(overrides: Partial<PaymentCreated> = {}): PaymentCreated
     hfSeqId: 'HFCREATE01',
     state: 'PROCESSING',
     payAppId: APP_ID,
-    payParams: { appId: APP_ID, timeStamp: '1700000000', nonceStr: 'n', package: 'prepay_id=wx1', signType: 'RSA', paySign: 'sig' },
+    payParams: { timeStamp: '1700000000', nonceStr: 'n', package: 'prepay_id=wx1', signType: 'RSA', paySign: 'sig' },
     ...overrides,
   };
 }

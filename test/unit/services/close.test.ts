@@ -33,7 +33,7 @@ describe('closeOrder', () => {
   });
 
   it('S: CLOSED here, with the close request recorded as succeeded and pay_info dropped', async () => {
-    const order = await s.order({ status: 'PAYING', payInfo: { appId: 'a', timeStamp: '1', nonceStr: 'n', package: 'p', signType: 'RSA', paySign: 's' } });
+    const order = await s.order({ status: 'PAYING', payInfo: { timeStamp: '1', nonceStr: 'n', package: 'p', signType: 'RSA', paySign: 's' } });
     s.gateway.answer('close', { closeState: 'SUCCEEDED', tradeState: 'INITIAL' });
     const { outcome, order: after } = await close(order);
     expect(outcome).toBe('closed');
