@@ -100,7 +100,7 @@ export type CreateResult = z.infer<typeof CreateResult>;
 export const ListResult = z.strictObject({ orders: z.array(OrderView), nextCursor: z.nullable(z.string()) });
 export type ListResult = z.infer<typeof ListResult>;
 
-/** CLOSED: closed at Huifu and here. CLOSING: Huifu is closing it; the order stays unpayable-by-intent and reconcile finishes. */
+/** CLOSED: over unpaid (closed at Huifu and here, or the trade failed meanwhile; order.status tells which). CLOSING: Huifu is closing it; the order stays unpayable-by-intent and reconcile finishes. */
 export const CancelResult = z.strictObject({ order: OrderView, state: z.enum(['CLOSED', 'CLOSING']) });
 export type CancelResult = z.infer<typeof CancelResult>;
 

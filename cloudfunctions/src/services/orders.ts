@@ -229,5 +229,6 @@ export async function cancelOrder(deps: Deps, openid: string, orderNo: string): 
   }
   const { outcome, order: after } = await closeOrder(deps, order, 'api', 'cancelled by the user');
   if (outcome === 'paid' || MONEY_TAKEN_STATUSES.includes(after.status)) throw new PayError('ORDER_ALREADY_PAID', `order ${orderNo} was paid before it could be closed`);
-  return { order: toOrderView(after), state: after.status === 'CLOSED' ? 'CLOSED' : 'CLOSING' };
+  // A trade that failed meanwhile is over too: nothing can be paid and reconcile has nothing left to finish.
+  return { order: toOrderView(after), state: after.status === 'CLOSED' || after.status === 'FAILED' ? 'CLOSED' : 'CLOSING' };
 }
