@@ -9,6 +9,9 @@ import type { Store } from '../../cloudfunctions/src/store/port';
 import { openSqliteStore } from '../../cloudfunctions/src/store/sqlite';
 import type { TestClock } from './clock';
 import { validEnv } from './env';
+import { makeKeyPair } from './keys';
+import { parsePrivateKey } from '../../cloudfunctions/src/providers/huifu/keys';
+import { signRsaSha256 } from '../../cloudfunctions/src/providers/huifu/sign';
 import { makeOrder, makeRefund, nextOrderNo } from './fixtures';
 
 /**
@@ -30,6 +33,8 @@ export interface ScriptedServices {
   /** Stores a refund for an order and returns it. */
   refund(orderNo: string, overrides?: Partial<Refund>): Promise<Refund>;
   events(orderNo: string): Promise<string[]>;
+  /** A notification body as Huifu POSTs it: resp_data signed with the Huifu key this config trusts. */
+  notification(respData: Record<string, unknown>): string;
   close(): Promise<void>;
 }
 
@@ -104,9 +109,14 @@ export function refused<T extends HuifuBusinessError>(
 }
 
 let fileEnv: Record<string, string | undefined> | undefined;
+let huifuPrivateKey: string | undefined;
 
 export function startScripted(env: Record<string, string | undefined> = {}): ScriptedServices {
-  fileEnv ??= validEnv({ APP_WEBHOOK_URL: WEBHOOK_URL, APP_WEBHOOK_SECRET: 'w'.repeat(40), QUERY_AFTER_SECONDS: '10', QUERY_MIN_INTERVAL_SECONDS: '5' });
+  if (!fileEnv) {
+    const huifu = makeKeyPair();
+    huifuPrivateKey = huifu.privateKey;
+    fileEnv = validEnv({ HUIFU_PUBLIC_KEY: huifu.publicKey, APP_WEBHOOK_URL: WEBHOOK_URL, APP_WEBHOOK_SECRET: 'w'.repeat(40), QUERY_AFTER_SECONDS: '10', QUERY_MIN_INTERVAL_SECONDS: '5' });
+  }
   const config = loadConfig({ ...fileEnv, WX_APPID: APP_ID, ...env });
   const store = openSqliteStore({ path: ':memory:' });
   // Frozen unless the test moves it, so boundaries (exactly the interval, exactly expired) are exact.
@@ -152,6 +162,10 @@ export function startScripted(env: Record<string, string | undefined> = {}): Scr
     },
     async events(orderNo) {
       return (await store.listOrderEvents(orderNo)).map((e) => `${e.from ?? '-'}→${e.to} ${e.detail}`);
+    },
+    notification(respData) {
+      const text = JSON.stringify(respData);
+      return new URLSearchParams({ resp_code: '00000000', resp_desc: '成功调用', resp_data: text, sign: signRsaSha256(text, parsePrivateKey(huifuPrivateKey!)) }).toString();
     },
     close: () => store.close(),
   };
