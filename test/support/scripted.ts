@@ -1,4 +1,5 @@
 import { loadConfig } from '../../cloudfunctions/src/config';
+import { PayError } from '../../cloudfunctions/src/domain/errors';
 import { shanghaiDate } from '../../cloudfunctions/src/domain/time';
 import type { Order, Refund } from '../../cloudfunctions/src/domain/types';
 import { HuifuBusinessError } from '../../cloudfunctions/src/providers/huifu/errors';
@@ -106,6 +107,16 @@ export function refused<T extends HuifuBusinessError>(
   options: { respCode?: string; respDesc?: string; retryable?: boolean } = {},
 ): T {
   return new kind(options.respCode ?? '99010002', options.respDesc ?? '拒绝', 'PAYMENT_GATEWAY_REJECTED', `Huifu refused (${options.respCode ?? '99010002'})`, options.retryable ?? false);
+}
+
+/** The PayError a call rejects with; fails the test when it resolves or throws anything else. */
+export async function payError(promise: Promise<unknown>): Promise<PayError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof PayError)) throw new Error(`expected a PayError, got ${String(error)}`);
+  return error;
 }
 
 let fileEnv: Record<string, string | undefined> | undefined;

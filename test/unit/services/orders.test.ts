@@ -1,12 +1,11 @@
 import { mintCheckoutToken } from '../../../cloudfunctions/src/auth/checkout';
-import { PayError } from '../../../cloudfunctions/src/domain/errors';
 import type { Order } from '../../../cloudfunctions/src/domain/types';
 import { HuifuDuplicateRequestError, HuifuTimeoutError, HuifuUnreachableError } from '../../../cloudfunctions/src/providers/huifu/errors';
 import { cancelOrder, createOrder, getOrder, listOrders, resumePayment } from '../../../cloudfunctions/src/services/orders';
 import { MAX_CAS_ATTEMPTS } from '../../../cloudfunctions/src/services/transitions';
 import { DuplicateError } from '../../../cloudfunctions/src/store/port';
 import { makeOrder, nextOrderNo } from '../../support/fixtures';
-import { created, refused, startScripted, trade, type ScriptedServices } from '../../support/scripted';
+import { created, refused, startScripted, trade, payError, type ScriptedServices } from '../../support/scripted';
 
 /** Placing, resuming, reading and cancelling an order, with every Huifu answer and race scripted. */
 let s: ScriptedServices;
@@ -18,14 +17,6 @@ afterEach(() => s.close());
 const USER = 'o_user_1';
 const token = (ref: string, amountFen = 500) => mintCheckoutToken({ ref, amountFen, description: '测试商品' }, s.deps.config.checkout.secret, s.clock.now());
 const stored = async (orderNo: string) => (await s.store.getOrder(orderNo))!;
-async function payError(promise: Promise<unknown>): Promise<PayError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof PayError)) throw new Error(`expected a PayError, got ${String(error)}`);
-  return error;
-}
 
 describe('createOrder', () => {
   it('the same ref created at the same moment by the same user: the order that won is used, one trade', async () => {

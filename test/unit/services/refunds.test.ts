@@ -1,10 +1,9 @@
-import { PayError } from '../../../cloudfunctions/src/domain/errors';
 import type { LedgerEntry, Order, Refund } from '../../../cloudfunctions/src/domain/types';
 import { HuifuBusinessError, HuifuDuplicateRequestError, HuifuTimeoutError, HuifuUnreachableError } from '../../../cloudfunctions/src/providers/huifu/errors';
 import { finishRefund, followRefund, ORPHAN_RESERVATION_MS, releaseOrphanReservations, requestRefund } from '../../../cloudfunctions/src/services/refunds';
 import { DuplicateError } from '../../../cloudfunctions/src/store/port';
 import { ledgerSums, makeRefund } from '../../support/fixtures';
-import { refused, startScripted, type ScriptedServices } from '../../support/scripted';
+import { refused, startScripted, payError, type ScriptedServices } from '../../support/scripted';
 
 /** Refunds end to end in this process: the reservation, every Huifu answer, late and contradicting outcomes. */
 let s: ScriptedServices;
@@ -23,11 +22,6 @@ const stored = async (orderNo: string) => (await s.store.getOrder(orderNo))!;
 const request = (orderNo: string, refundNo: string, amountFen: number, reason: string | null = null) => requestRefund(s.deps, { orderNo, refundNo, amountFen, reason });
 const webhookEvents = async (orderNo: string) => (await s.store.listWebhooks({ orderNo, limit: 50 })).map((w) => w.event).sort();
 const huifuSays = (state: 'SUCCEEDED' | 'FAILED' | 'PROCESSING', amountFen: number, hfSeqId: string | null = 'HF-R1') => ({ found: true as const, state, hfSeqId, amountFen, failReason: null });
-async function payError(promise: Promise<unknown>): Promise<PayError> {
-  const error = await promise.then(() => null, (e: unknown) => e);
-  if (!(error instanceof PayError)) throw new Error(`expected a PayError, got ${String(error)}`);
-  return error;
-}
 
 describe('requestRefund', () => {
   it('refuses a refund number that is not 6-32 letters or digits, reserving nothing', async () => {
