@@ -93,6 +93,11 @@ describe('deliverWebhook', () => {
     s.answerWebhooks(() => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:9')));
     await deliverWebhook(s.deps, refused);
     expect((await stored(refused)).lastError).toBe('network error: connect ECONNREFUSED 127.0.0.1:9');
+    const long = await hookFor();
+    s.answerWebhooks(() => Promise.reject(new Error('x'.repeat(500))));
+    await deliverWebhook(s.deps, long);
+    expect((await stored(long)).lastError).toBe(`network error: ${'x'.repeat(500)}`.slice(0, 200));
+    s.logs.pop();
     expect(s.logs.filter((l) => l.level === 'warn').map((l) => l.fields)).toEqual([
       { webhookId: timeout.id, orderNo: timeout.orderNo, event: 'order.paid', attempts: 1, error: 'timeout' },
       { webhookId: refused.id, orderNo: refused.orderNo, event: 'order.paid', attempts: 1, error: 'network error: connect ECONNREFUSED 127.0.0.1:9' },
