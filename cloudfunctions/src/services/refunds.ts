@@ -5,7 +5,6 @@ import { shanghaiDate } from '../domain/time';
 import type { Order, OrderEventSource, Refund } from '../domain/types';
 import { HuifuBusinessError, HuifuDuplicateRequestError, HuifuError } from '../providers/huifu/errors';
 import type { RefundStatusResult } from '../providers/port';
-import { DuplicateError } from '../store/port';
 import type { Deps } from './deps';
 import { flagOrder, noteOrder, reread } from './transitions';
 import { enqueueOrderWebhook, enqueueRefundReviewWebhook, enqueueRefundWebhook } from './webhooks';
@@ -87,13 +86,15 @@ export async function requestRefund(deps: Deps, command: { orderNo: string; refu
   try {
     await deps.store.insertRefund(refund);
   } catch (error) {
-    if (error instanceof DuplicateError) {
-      // The same refund number inserted concurrently: that refund owns the reservation.
-      const raced = await deps.store.getRefund(command.refundNo);
-      if (raced) return sameOrConflict(raced, command);
+    // Whatever the error, the row may exist: the same refund number inserted concurrently (DuplicateError), or a write
+    // that failed after it landed (a CloudBase timeout). Then that refund owns the reservation, and reconcile sends it.
+    const recorded = await deps.store.getRefund(command.refundNo).catch(() => undefined);
+    if (recorded) return sameOrConflict(recorded, command);
+    // Not recorded: the reservation must not stay held. Unknown (the read failed too): it stays, and
+    // releaseOrphanReservations gives it back once no refund row has appeared for ORPHAN_RESERVATION_MS.
+    if (recorded === null) {
+      await changeLedger(deps, reserved.order, (o) => unreserve(o, command.refundNo), 'merchant', `refund ${command.refundNo}: reservation given back (the refund could not be recorded)`);
     }
-    // The refund was never recorded, so its reservation must not stay held.
-    await changeLedger(deps, reserved.order, (o) => unreserve(o, command.refundNo), 'merchant', `refund ${command.refundNo}: reservation given back (the refund could not be recorded)`);
     throw error;
   }
   deps.log.info('refund requested', { refundNo: refund.refundNo, orderNo: order.orderNo, amountFen: refund.amountFen });

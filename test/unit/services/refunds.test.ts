@@ -73,6 +73,34 @@ describe('requestRefund', () => {
     expect(s.gateway.calls).toEqual([]);
   });
 
+  it('a refund row that landed though its write reported an error owns the reservation: returned PENDING, for reconcile to send', async () => {
+    const order = await paid(1000);
+    const original = s.store.insertRefund.bind(s.store);
+    jest.spyOn(s.store, 'insertRefund').mockImplementationOnce(async (refund) => {
+      await original(refund);
+      throw new Error('write timed out');
+    });
+    expect(await request(order.orderNo, 'RF000014', 100)).toMatchObject({ refundNo: 'RF000014', status: 'PENDING' });
+    expect(await stored(order.orderNo)).toMatchObject({ refundReservedFen: 100 });
+  });
+
+  it('when neither the write nor the check can be done, the reservation stays for the orphan scan and the write error is thrown', async () => {
+    const order = await paid(1000);
+    const failure = new Error('write failed');
+    jest.spyOn(s.store, 'insertRefund').mockRejectedValueOnce(failure);
+    jest.spyOn(s.store, 'getRefund').mockResolvedValueOnce(null).mockRejectedValueOnce(new Error('read failed'));
+    await expect(request(order.orderNo, 'RF000015', 100)).rejects.toBe(failure);
+    expect(await stored(order.orderNo)).toMatchObject({ refundReservedFen: 100 });
+  });
+
+  it('gives up reserving after 100 lost compare-and-sets, with an error naming the order', async () => {
+    const order = await paid(1000);
+    let calls = 0;
+    jest.spyOn(s.store, 'updateOrder').mockImplementation(async () => (calls++, null));
+    await expect(request(order.orderNo, 'RF000016', 100)).rejects.toThrow(`order ${order.orderNo}: refund ledger still contended after 100 attempts`);
+    expect(calls).toBe(100);
+  });
+
   it('sends our refund number, dates, order and reason to Huifu', async () => {
     const order = await paid(1000);
     s.gateway.answer('refund', huifuSays('PROCESSING', 100));
@@ -174,6 +202,22 @@ describe('finishRefund', () => {
     expect(s.logs).toContainEqual({ level: 'error', message: 'refund succeeded after it was recorded failed; the order needs a person', fields: { refundNo: 'RF900001', orderNo: order.orderNo } });
   });
 
+  it('a success for a refund recorded failed that the ledger does not know is a state conflict, not a balance review', async () => {
+    const order = await paid(1000);
+    const refund = await s.refund(order.orderNo, { refundNo: 'RF900005', amountFen: 100, status: 'FAILED' });
+    expect(await finishRefund(s.deps, refund, huifuSays('SUCCEEDED', 100), 'notify')).toBe('review');
+    expect((await stored(order.orderNo)).flags).toEqual(['REFUND_STATE_CONFLICT']);
+    expect(await webhookEvents(order.orderNo)).toEqual([]);
+  });
+
+  it(`gives up finishing after 100 lost compare-and-sets on the refund`, async () => {
+    const { refund } = await pending(1000, 100);
+    let calls = 0;
+    jest.spyOn(s.store, 'updateRefund').mockImplementation(async () => (calls++, null));
+    await expect(finishRefund(s.deps, refund, huifuSays('SUCCEEDED', 100), 'notify')).rejects.toThrow('refund RF900001: still contended after 100 attempts');
+    expect(calls).toBe(100);
+  });
+
   it('an outcome the ledger refuses for another reason is a state conflict for a person', async () => {
     const order = await paid(1000);
     const refund = await s.refund(order.orderNo, { refundNo: 'RF900002', amountFen: 100 }); // never reserved
@@ -197,6 +241,7 @@ describe('finishRefund', () => {
     const a = await pending(1000, 100, {}, { hfSeqId: 'HF-KEEP' });
     await finishRefund(s.deps, a.refund, { state: 'FAILED', hfSeqId: null, failReason: '余额不足' }, 'notify');
     expect(await s.store.getRefund(a.refund.refundNo)).toMatchObject({ status: 'FAILED', hfSeqId: 'HF-KEEP', failReason: '余额不足', finishedAt: s.clock.now() });
+    expect(await s.events(a.order.orderNo)).toContain('PAID→PAID refund RF900001 of 100 fen failed');
 
     const order = await paid(1000, { RF900003: { amountFen: 100, state: 'RESERVED', at: 1 } });
     const refund = await s.refund(order.orderNo, { refundNo: 'RF900003', amountFen: 100 });
