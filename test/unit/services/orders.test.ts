@@ -288,6 +288,14 @@ describe('cancelOrder', () => {
     expect(await cancelOrder(s.deps, USER, order.orderNo)).toMatchObject({ state: 'CLOSED', order: { status: 'FAILED' } });
   });
 
+  it('an order paid since it was read is reported ORDER_ALREADY_PAID, without a close', async () => {
+    const order = await s.order({ openid: USER, status: 'PAYING' });
+    await s.store.updateOrder(order, { status: 'PAID', paidAt: s.clock.now(), updatedAt: s.clock.now() });
+    jest.spyOn(s.store, 'getOrder').mockResolvedValueOnce(order); // the stale read
+    expect((await payError(cancelOrder(s.deps, USER, order.orderNo))).code).toBe('ORDER_ALREADY_PAID');
+    expect(s.gateway.calls).toEqual([]);
+  });
+
   it(`stops recording the request after ${MAX_CAS_ATTEMPTS} lost compare-and-sets`, async () => {
     const order = await s.order({ openid: USER, status: 'PAYING' });
     let calls = 0;

@@ -27,6 +27,19 @@ function alwaysContended(wins = 0): () => number {
 }
 
 describe('settleOrder', () => {
+  it('a CREATED order (the create answer not stored yet) is paid or failed like a PAYING one', async () => {
+    for (const state of ['SUCCEEDED', 'FAILED'] as const) {
+      const order = await s.order({ status: 'CREATED', amountFen: 500 });
+      expect((await settle(order, outcome(state, 500))).order.status).toBe(state === 'SUCCEEDED' ? 'PAID' : 'FAILED');
+    }
+  });
+
+  it('a success for a CLOSED order without an end time is dated when it is settled', async () => {
+    const order = await s.order({ status: 'CLOSED', amountFen: 500 });
+    s.clock.advance(1234);
+    expect((await settle(order, outcome('SUCCEEDED', 500))).order.paidAt).toBe(s.clock.now());
+  });
+
   it('moves a PAYING order to FAILED on a failed trade, and announces nothing', async () => {
     const order = await s.order({ status: 'PAYING', amountFen: 500 });
     const { result, order: after } = await settle(order, outcome('FAILED', 500));
@@ -76,9 +89,10 @@ describe('settleOrder', () => {
 
   it('a success for a CLOSED order is money taken after close: PAID_AFTER_CLOSE, flagged, announced and logged once', async () => {
     const order = await s.order({ status: 'CLOSED', amountFen: 500, closedAt: s.clock.now() });
-    const { result, order: after } = await settle(order, outcome('SUCCEEDED', 500, { hfSeqId: 'HF-LATE' }), 'reconcile');
+    const paidAt = s.clock.now() - 60_000;
+    const { result, order: after } = await settle(order, outcome('SUCCEEDED', 500, { hfSeqId: 'HF-LATE', paidAt }), 'reconcile');
     expect(result).toBe('applied');
-    expect(after).toMatchObject({ status: 'PAID_AFTER_CLOSE', flags: ['PAID_AFTER_CLOSE'] });
+    expect(after).toMatchObject({ status: 'PAID_AFTER_CLOSE', flags: ['PAID_AFTER_CLOSE'], paidAt, hfSeqId: 'HF-LATE' });
     expect(await webhookEvents(order.orderNo)).toEqual(['order.paid_after_close']);
     expect(s.logs.filter((l) => l.level === 'error')).toEqual([{ level: 'error', message: 'money taken after close', fields: { orderNo: order.orderNo, hfSeqId: 'HF-LATE', source: 'reconcile' } }]);
   });
