@@ -13,6 +13,8 @@ describe('transportFailure', () => {
     ['an untrusted certificate', withCause('SELF_SIGNED_CERT_IN_CHAIN'), { sent: false, code: 'SELF_SIGNED_CERT_IN_CHAIN' }],
     ['a TLS protocol failure', withCause('ERR_SSL_WRONG_VERSION_NUMBER'), { sent: false, code: 'ERR_SSL_WRONG_VERSION_NUMBER' }],
     ['a TLS handshake failure', withCause('ERR_TLS_CERT_ALTNAME_INVALID'), { sent: false }],
+    // Any other TLS error is before the request too: the handshake comes first.
+    ['another TLS failure', withCause('ERR_TLS_INVALID_PROTOCOL_VERSION'), { sent: false, code: 'ERR_TLS_INVALID_PROTOCOL_VERSION' }],
     ['a reset after connecting', withCause('ECONNRESET'), { sent: true, code: 'ECONNRESET' }],
     ['a socket closed by the other side', withCause('UND_ERR_SOCKET'), { sent: true, code: 'UND_ERR_SOCKET' }],
     ['an error carrying its own code', Object.assign(new Error('lookup failed'), { code: 'EAI_AGAIN' }), { sent: false, code: 'EAI_AGAIN', detail: 'lookup failed' }],

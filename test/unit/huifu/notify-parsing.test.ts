@@ -110,6 +110,8 @@ describe('classifyNotification', () => {
     expect(classifyNotification(JSON.stringify({ ...refund, trans_type: 'TRANS_REFUND' }))).toMatchObject({ kind: 'refund', amountFen: 100 });
     expect(classifyNotification(JSON.stringify(refund))).toMatchObject({ kind: 'refund', amountFen: 100 });
     expect(classifyNotification(JSON.stringify({ ...refund, trans_type: 'T_MINIAPP' }))).toMatchObject({ kind: 'refund' });
+    // trans_type TRANS_REFUND decides even when a trans_amt comes with it.
+    expect(classifyNotification(JSON.stringify({ ...refund, trans_type: 'TRANS_REFUND', trans_amt: '1.00' }))).toMatchObject({ kind: 'refund', amountFen: 100 });
     // A payment that also carries ord_amt is still a payment.
     expect(classifyNotification(JSON.stringify({ ...pay, ord_amt: '1.00' }))).toMatchObject({ kind: 'pay', amountFen: 100 });
     expect(classifyNotification(JSON.stringify({ ...pay, trans_type: 'T_MINIAPP' }))).toMatchObject({ kind: 'pay' });

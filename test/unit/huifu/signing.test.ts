@@ -150,6 +150,17 @@ describe('rawMemberText at the edges', () => {
     expect(rawMemberText(json, 'b')).toBeNull();
   });
 
+  it.each([
+    ['text before the opening brace', 'x"a":1}'],
+    ['a stray character instead of the colon', '{"a"x1}'],
+    ['a stray character instead of the comma before it', '{"b":"1"x"a":2}'],
+    ['its string value unterminated', '{"a":"x'],
+    ['a string inside its object unterminated', '{"a":{"b":"x}'],
+    ['its object unclosed', '{"a":{"b":1'],
+  ])('gives up on the member asked for when the text has %s, never returning a fragment', (_what, json) => {
+    expect(rawMemberText(json, 'a')).toBeNull();
+  });
+
   it('returns a scalar value that runs to the end of the text', () => {
     expect(rawMemberText('{"a":123', 'a')).toBe('123');
     expect(rawMemberText('{"a":[1]', 'a')).toBe('[1]');
