@@ -1,6 +1,7 @@
 import { closeOrder, followClose } from '../../../cloudfunctions/src/services/close';
 import { MAX_CAS_ATTEMPTS } from '../../../cloudfunctions/src/services/transitions';
 import {
+  businessError,
   HuifuBusinessError,
   HuifuCloseExistsError,
   HuifuCloseTooEarlyError,
@@ -69,6 +70,22 @@ describe('closeOrder', () => {
     expect(await close(order)).toMatchObject({ outcome: 'paid', order: { status: 'PAID' } });
   });
 
+  it('a close still processing for a trade already paid: the payment is queried and settles PAID', async () => {
+    const order = await s.order({ status: 'PAYING', amountFen: 300 });
+    s.gateway.answer('close', { closeState: 'PROCESSING', tradeState: 'SUCCEEDED' });
+    s.gateway.answer('queryPayment', trade('SUCCEEDED', 300));
+    expect(await close(order)).toMatchObject({ outcome: 'paid', order: { status: 'PAID' } });
+  });
+
+  it('keeps 160 characters of a refusal in the audit trail and the flag, however long Huifu\'s description', async () => {
+    const order = await s.order({ status: 'PAYING' });
+    s.gateway.answer('close', businessError('/v2/trade/payment/scanpay/close', '99010002', '长'.repeat(400)));
+    expect((await close(order)).order.flags).toEqual(['CLOSE_REFUSED']);
+    const details = (await s.store.listOrderEvents(order.orderNo)).map((e) => e.detail).filter((d) => d.includes('长'));
+    expect(details).toHaveLength(2);
+    for (const detail of details) expect(detail.length).toBeLessThanOrEqual(220);
+  });
+
   it('close F: the request is FAILED, the trade queried, and a failed trade counts as closed', async () => {
     const order = await s.order({ status: 'PAYING', amountFen: 300 });
     s.gateway.answer('close', { closeState: 'FAILED', tradeState: null });
@@ -93,6 +110,7 @@ describe('closeOrder', () => {
     const { outcome, order: after } = await close(order);
     expect(outcome).toBe('deferred');
     expect(after).toMatchObject({ status: 'CREATED', flags: [], closeRequest: { state: 'FAILED' } });
+    expect(await s.events(order.orderNo)).toContain('CREATED→CREATED Huifu refuses closing a trade younger than a minute; trying again later');
   });
 
   it('"the trade is final": its outcome is queried and applied', async () => {

@@ -106,6 +106,19 @@ describe('pay notifications', () => {
     expect((await s.store.getOrder(order.orderNo))!.status).toBe('PAYING');
   });
 
+  it('junk that fails verification is answered 400 and logged with its reason and size only', async () => {
+    const body = s.notification(pay('P_ANY', 500)).replace(/sign=[^&]+/, 'sign=AAAA');
+    expect((await handleHuifuNotification(s.deps, body, FORM)).statusCode).toBe(400);
+    expect(s.logs).toContainEqual({ level: 'warn', message: 'notification rejected before verification', fields: { reason: 'bad_signature', bytes: Buffer.byteLength(body) } });
+  });
+
+  it('keeps the logged reason for unusable signed fields to 200 characters', async () => {
+    const order = await s.order({ status: 'PAYING', amountFen: 500 });
+    await notify(pay(order.orderNo, 500, { trans_amt: '5.0', trans_stat: 'X', req_date: 1, hf_seq_id: 2, out_trans_id: 3, party_order_id: 4, end_time: 5, fee_amount: 6, trans_type: 7 }));
+    const reason = s.logs.find((l) => l.level === 'error')!.fields.reason as string;
+    expect(reason).toHaveLength(200);
+  });
+
   it('an unfreeze notification is acked and changes nothing', async () => {
     expect(await notify({ req_seq_id: 'U000001', huifu_id: HUIFU_ID(), notify_type: 3 })).toEqual({ statusCode: 200, body: 'RECV_ORD_ID_U000001' });
     expect(await inbox('U000001')).toEqual(['ignored']);

@@ -116,6 +116,23 @@ describe('createOrder', () => {
     expect(await stored(order.orderNo)).toMatchObject({ status: 'PAYING', hfSeqId: 'HF-OURS', payInfo: created().payParams });
   });
 
+  it('the order was placed by another call and paid while ours was in flight: ORDER_ALREADY_PAID, not its old pay_info', async () => {
+    const order = await s.order({ appRef: 'ref-race4', openid: USER, amountFen: 500 });
+    s.gateway.answer('createMiniAppPayment', async () => {
+      const paying = (await s.store.updateOrder((await stored(order.orderNo))!, { status: 'PAYING', payInfo: created().payParams, updatedAt: s.clock.now() }))!;
+      await s.store.updateOrder(paying, { status: 'PAID', updatedAt: s.clock.now() });
+      return created();
+    });
+    expect((await payError(createOrder(s.deps, USER, await token('ref-race4')))).code).toBe('ORDER_ALREADY_PAID');
+  });
+
+  it('a create failing with an error that is not Huifu\'s is logged as not ambiguous, and the order not flagged', async () => {
+    s.gateway.answer('createMiniAppPayment', new TypeError('bug'));
+    await expect(createOrder(s.deps, USER, await token('ref-bug'))).rejects.toThrow('bug');
+    expect(s.logs.find((l) => l.message === 'huifu create failed')!.fields).toMatchObject({ ambiguous: false });
+    expect((await s.store.getOrderByRef('ref-bug'))!.flags).toEqual([]);
+  });
+
   it('the order was paid while the create was in flight: ORDER_ALREADY_PAID', async () => {
     const order = await s.order({ appRef: 'ref-race3', openid: USER, amountFen: 500 });
     s.gateway.answer('createMiniAppPayment', async () => {
@@ -271,6 +288,12 @@ describe('cancelOrder', () => {
     expect((await cancelOrder(s.deps, USER, second.orderNo)).state).toBe('CLOSING');
     expect((await stored(second.orderNo)).cancelRequestedAt).toBe(requestedAt);
     expect((await s.events(second.orderNo)).filter((e) => e.includes('asked to cancel'))).toHaveLength(1);
+  });
+
+  it('a CREATED order (no trade placed yet) can be cancelled too', async () => {
+    const order = await s.order({ openid: USER, status: 'CREATED' });
+    s.gateway.answer('close', { closeState: 'SUCCEEDED', tradeState: null });
+    expect(await cancelOrder(s.deps, USER, order.orderNo)).toMatchObject({ state: 'CLOSED', order: { status: 'CLOSED' } });
   });
 
   it('a trade paid before it could be closed is reported ORDER_ALREADY_PAID', async () => {

@@ -110,6 +110,15 @@ describe('runReconcile', () => {
     ]);
   });
 
+  it('survives a failure that is not even an Error', async () => {
+    await orderAged(2 * MINUTE, { status: 'PAYING' });
+    s.gateway.answer('queryPayment', () => {
+      throw 'a bare string'; // eslint-disable-line no-throw-literal -- what a careless dependency may throw
+    });
+    expect(await runReconcile(s.deps)).toMatchObject({ queried: 1, errors: 1 });
+    expect(s.logs.find((l) => l.level === 'warn')!.fields).toMatchObject({ code: 'UNKNOWN', error: undefined });
+  });
+
   it('follows refunds left PENDING for at least 30 s, and gives back orphaned reservations', async () => {
     const now = s.clock.now();
     const order = await s.order({

@@ -180,6 +180,7 @@ describe('finishRefund', () => {
     const { order, refund } = await pending(1000, 100, {}, { status: 'SUCCEEDED' });
     expect(await finishRefund(s.deps, refund, { state: 'FAILED', hfSeqId: null, failReason: 'x' }, 'notify')).toBe('review');
     expect(await stored(order.orderNo)).toMatchObject({ flags: ['REFUND_STATE_CONFLICT'], refundedFen: 100 });
+    expect(await s.events(order.orderNo)).toContain('PARTIALLY_REFUNDED→PARTIALLY_REFUNDED flagged REFUND_STATE_CONFLICT: Huifu reports refund RF900001 failed, but it is recorded as succeeded');
     expect((await s.store.getRefund(refund.refundNo))!.status).toBe('SUCCEEDED');
   });
 
@@ -232,6 +233,7 @@ describe('finishRefund', () => {
     expect(await finishRefund(s.deps, refund, { state: 'FAILED', hfSeqId: null, failReason: 'x' }, 'notify')).toBe('duplicate');
     expect(await stored(order.orderNo)).toMatchObject({ refundReservedFen: 0 });
     expect((await s.events(order.orderNo)).filter((e) => e.includes('recorded on the order on a retry'))).toHaveLength(1);
+    expect(await s.events(order.orderNo)).toContain('PAID→PAID refund RF900001 of 100 fen failed');
     expect(await finishRefund(s.deps, refund, { state: 'FAILED', hfSeqId: null, failReason: 'x' }, 'notify')).toBe('duplicate');
     expect((await s.events(order.orderNo)).filter((e) => e.includes('recorded on the order on a retry'))).toHaveLength(1);
     expect(await webhookEvents(order.orderNo)).toEqual(['refund.failed']);
