@@ -6,6 +6,7 @@
  * score; the summary counts them as not run.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const GROUPS = ['domain', 'auth', 'providers', 'services', 'store', 'miniprogram'];
@@ -18,8 +19,32 @@ if (unknown.length > 0) {
   process.stderr.write(`unknown group ${unknown.join(', ')}: choose from ${GROUPS.join(', ')}\n`);
   process.exit(2);
 }
+/**
+ * Stryker's incremental mode re-tests a mutant when the tests that cover it change. A static mutant (module-level code)
+ * is covered by no test, so its last result would be reused forever, however the tests change: a survivor found
+ * before a test was written would stay a survivor. Its undetected results are dropped before each run that includes
+ * static mutants, so they are tested again (killed ones may stay: a new test cannot make a killed mutant survive).
+ */
+function forgetStaticSurvivors(group: string): number {
+  const file = join(root, 'mutation', `${group}-incremental.json`);
+  if (!existsSync(file)) return 0;
+  const report = JSON.parse(readFileSync(file, 'utf8')) as { files: Record<string, { mutants: Array<{ status: string; static?: boolean; coveredBy?: string[] }> }> };
+  let dropped = 0;
+  for (const entry of Object.values(report.files)) {
+    const kept = entry.mutants.filter((m) => !(m.static && !m.coveredBy?.length && (m.status === 'Survived' || m.status === 'NoCoverage')));
+    dropped += entry.mutants.length - kept.length;
+    entry.mutants = kept;
+  }
+  if (dropped > 0) writeFileSync(file, JSON.stringify(report));
+  return dropped;
+}
+
 for (const group of asked.length > 0 ? asked : GROUPS) {
   process.stdout.write(`\n== mutation group ${group}\n`);
+  if (!ignoreStatic) {
+    const dropped = forgetStaticSurvivors(group);
+    if (dropped > 0) process.stdout.write(`${dropped} static mutant(s) that survived last time will be tested again\n`);
+  }
   const run = spawnSync(process.execPath, [join(root, 'node_modules/@stryker-mutator/core/bin/stryker.js'), 'run'], { cwd: root, stdio: 'inherit', env: { ...process.env, STRYKER_GROUP: group, STRYKER_IGNORE_STATIC: ignoreStatic ? '1' : '0' } });
   if (run.status !== 0) {
     process.stderr.write(`stryker failed for group ${group} (exit ${run.status})\n`);
