@@ -1,6 +1,7 @@
 import { SessionError } from '../../../cloudfunctions/src/auth/session';
 import type { LedgerEntry } from '../../../cloudfunctions/src/domain/types';
 import { login } from '../../../cloudfunctions/src/services/login';
+import { MAX_NOTIFICATION_BYTES } from '../../../cloudfunctions/src/providers/huifu/notify';
 import { handleHuifuNotification } from '../../../cloudfunctions/src/services/notifications';
 import { startScripted, type ScriptedServices } from '../../support/scripted';
 
@@ -110,6 +111,11 @@ describe('pay notifications', () => {
     const body = s.notification(pay('P_ANY', 500)).replace(/sign=[^&]+/, 'sign=AAAA');
     expect((await handleHuifuNotification(s.deps, body, FORM)).statusCode).toBe(400);
     expect(s.logs).toContainEqual({ level: 'warn', message: 'notification rejected before verification', fields: { reason: 'bad_signature', bytes: Buffer.byteLength(body) } });
+  });
+
+  it('a body over the size limit is answered 413, at the limit it is read', async () => {
+    expect((await handleHuifuNotification(s.deps, 'x'.repeat(MAX_NOTIFICATION_BYTES + 1), FORM)).statusCode).toBe(413);
+    expect((await handleHuifuNotification(s.deps, 'x'.repeat(MAX_NOTIFICATION_BYTES), FORM)).statusCode).toBe(400);
   });
 
   it('keeps the logged reason for unusable signed fields to 200 characters', async () => {

@@ -46,6 +46,7 @@ describe('createOrder', () => {
     const ref = nextOrderNo('ref');
     s.gateway.answer('createMiniAppPayment', created());
     const { order } = await createOrder(s.deps, USER, await token(ref, 501));
+    expect(s.logs).toContainEqual({ level: 'info', message: 'order created', fields: { orderNo: order.orderNo, ref, amountFen: 501 } });
     expect(s.gateway.callsOf('createMiniAppPayment')[0]).toMatchObject({ orderNo: order.orderNo, amountFen: 501, appid: s.deps.config.wechat.appid, openid: USER, notifyUrl: s.deps.config.huifuApi.notifyUrl, remark: ref, expiresAt: order.expiresAt });
   });
 
