@@ -34,6 +34,11 @@ export interface ScriptedServices {
   /** Stores a refund for an order and returns it. */
   refund(orderNo: string, overrides?: Partial<Refund>): Promise<Refund>;
   events(orderNo: string): Promise<string[]>;
+  /**
+   * Every `method` call after the first `wins` loses its compare-and-set, as if another writer always got there
+   * first; resolves how many calls were made.
+   */
+  loseUpdates(method: 'updateOrder' | 'updateRefund', wins?: number): () => number;
   /** A notification body as Huifu POSTs it: resp_data signed with the Huifu key this config trusts. */
   notification(respData: Record<string, unknown>): string;
   close(): Promise<void>;
@@ -170,6 +175,12 @@ export function startScripted(env: Record<string, string | undefined> = {}): Scr
       const refund = makeRefund(orderNo, { refundNo: nextOrderNo('R'), reqDate: shanghaiDate(now), createdAt: now, updatedAt: now, ...overrides });
       await store.insertRefund(refund);
       return (await store.getRefund(refund.refundNo))!;
+    },
+    loseUpdates(method, wins = 0) {
+      const original = store[method].bind(store) as (...args: unknown[]) => Promise<unknown>;
+      let calls = 0;
+      jest.spyOn(store, method).mockImplementation((async (...args: unknown[]) => (++calls <= wins ? original(...args) : null)) as never);
+      return () => calls;
     },
     async events(orderNo) {
       return (await store.listOrderEvents(orderNo)).map((e) => `${e.from ?? '-'}→${e.to} ${e.detail}`);

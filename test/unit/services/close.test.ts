@@ -220,31 +220,26 @@ describe('closeOrder', () => {
 
   it(`gives up with an error after ${MAX_CAS_ATTEMPTS} lost compare-and-sets, having sent nothing`, async () => {
     const order = await s.order({ status: 'PAYING' });
-    let calls = 0;
-    jest.spyOn(s.store, 'updateOrder').mockImplementation(async () => (calls++, null));
+    const calls = s.loseUpdates('updateOrder');
     await expect(close(order)).rejects.toThrow(`closeOrder ${order.orderNo}: still contended after ${MAX_CAS_ATTEMPTS} attempts`);
-    expect(calls).toBe(MAX_CAS_ATTEMPTS);
+    expect(calls()).toBe(MAX_CAS_ATTEMPTS);
     expect(s.gateway.calls).toEqual([]);
   });
 
   it(`marking it closed gives up after ${MAX_CAS_ATTEMPTS} lost compare-and-sets`, async () => {
     const order = await s.order({ status: 'PAYING' });
-    const original = s.store.updateOrder.bind(s.store);
-    let calls = 0;
-    jest.spyOn(s.store, 'updateOrder').mockImplementation(async (...args) => (++calls === 1 ? original(...args) : null));
+    const calls = s.loseUpdates('updateOrder', 1);
     s.gateway.answer('close', { closeState: 'SUCCEEDED', tradeState: 'INITIAL' });
     await expect(close(order)).rejects.toThrow(`closeOrder ${order.orderNo}: still contended after ${MAX_CAS_ATTEMPTS} attempts`);
-    expect(calls).toBe(1 + MAX_CAS_ATTEMPTS);
+    expect(calls()).toBe(1 + MAX_CAS_ATTEMPTS);
   });
 
   it(`marking the request failed gives up after ${MAX_CAS_ATTEMPTS} lost compare-and-sets`, async () => {
     const order = await s.order({ status: 'PAYING' });
-    const original = s.store.updateOrder.bind(s.store);
-    let calls = 0;
-    jest.spyOn(s.store, 'updateOrder').mockImplementation(async (...args) => (++calls === 1 ? original(...args) : null));
+    const calls = s.loseUpdates('updateOrder', 1);
     s.gateway.answer('close', refused(HuifuCloseTooEarlyError, { retryable: true }));
     await expect(close(order)).rejects.toThrow(`closeOrder ${order.orderNo}: still contended after ${MAX_CAS_ATTEMPTS} attempts`);
-    expect(calls).toBe(1 + MAX_CAS_ATTEMPTS);
+    expect(calls()).toBe(1 + MAX_CAS_ATTEMPTS);
   });
 });
 

@@ -146,10 +146,9 @@ describe('createOrder', () => {
   it(`gives up storing the trade after ${MAX_CAS_ATTEMPTS} lost compare-and-sets`, async () => {
     await s.order({ appRef: 'ref-contended', openid: USER, amountFen: 500 });
     s.gateway.answer('createMiniAppPayment', created());
-    let calls = 0;
-    jest.spyOn(s.store, 'updateOrder').mockImplementation(async () => (calls++, null));
+    const calls = s.loseUpdates('updateOrder');
     await expect(createOrder(s.deps, USER, await token('ref-contended'))).rejects.toThrow('still contended');
-    expect(calls).toBe(MAX_CAS_ATTEMPTS);
+    expect(calls()).toBe(MAX_CAS_ATTEMPTS);
   });
 });
 
@@ -322,9 +321,8 @@ describe('cancelOrder', () => {
 
   it(`stops recording the request after ${MAX_CAS_ATTEMPTS} lost compare-and-sets`, async () => {
     const order = await s.order({ openid: USER, status: 'PAYING' });
-    let calls = 0;
-    jest.spyOn(s.store, 'updateOrder').mockImplementation(async () => (calls++, null));
+    const calls = s.loseUpdates('updateOrder');
     await expect(cancelOrder(s.deps, USER, order.orderNo)).rejects.toThrow('still contended');
-    expect(calls).toBe(2 * MAX_CAS_ATTEMPTS); // the request, then the close
+    expect(calls()).toBe(2 * MAX_CAS_ATTEMPTS); // the request, then the close
   });
 });

@@ -95,10 +95,9 @@ describe('requestRefund', () => {
 
   it('gives up reserving after 100 lost compare-and-sets, with an error naming the order', async () => {
     const order = await paid(1000);
-    let calls = 0;
-    jest.spyOn(s.store, 'updateOrder').mockImplementation(async () => (calls++, null));
+    const calls = s.loseUpdates('updateOrder');
     await expect(request(order.orderNo, 'RF000016', 100)).rejects.toThrow(`order ${order.orderNo}: refund ledger still contended after 100 attempts`);
-    expect(calls).toBe(100);
+    expect(calls()).toBe(100);
   });
 
   it('sends our refund number, dates, order and reason to Huifu', async () => {
@@ -213,10 +212,9 @@ describe('finishRefund', () => {
 
   it(`gives up finishing after 100 lost compare-and-sets on the refund`, async () => {
     const { refund } = await pending(1000, 100);
-    let calls = 0;
-    jest.spyOn(s.store, 'updateRefund').mockImplementation(async () => (calls++, null));
+    const calls = s.loseUpdates('updateRefund');
     await expect(finishRefund(s.deps, refund, huifuSays('SUCCEEDED', 100), 'notify')).rejects.toThrow('refund RF900001: still contended after 100 attempts');
-    expect(calls).toBe(100);
+    expect(calls()).toBe(100);
   });
 
   it('an outcome the ledger refuses for another reason is a state conflict for a person', async () => {

@@ -18,14 +18,6 @@ const outcome = (state: TradeOutcome['state'], amountFen: number, overrides: Par
 const settle = (order: Order, o: TradeOutcome, source: OrderEventSource = 'notify') => settleOrder(s.deps, order, o, source);
 const webhookEvents = async (orderNo: string) => (await s.store.listWebhooks({ orderNo, limit: 50 })).map((w) => w.event).sort();
 
-/** Every updateOrder after the first `wins` calls loses its compare-and-set, as if another writer always got there first. */
-function alwaysContended(wins = 0): () => number {
-  const original = s.store.updateOrder.bind(s.store);
-  let calls = 0;
-  jest.spyOn(s.store, 'updateOrder').mockImplementation(async (...args) => (++calls <= wins ? original(...args) : null));
-  return () => calls;
-}
-
 describe('settleOrder', () => {
   it('a CREATED order (the create answer not stored yet) is paid or failed like a PAYING one', async () => {
     for (const state of ['SUCCEEDED', 'FAILED'] as const) {
@@ -141,7 +133,7 @@ describe('settleOrder', () => {
 
   it(`gives up with an error naming the order after ${MAX_CAS_ATTEMPTS} lost compare-and-sets`, async () => {
     const order = await s.order({ status: 'PAYING', amountFen: 500 });
-    const calls = alwaysContended();
+    const calls = s.loseUpdates('updateOrder');
     await expect(settle(order, outcome('SUCCEEDED', 500))).rejects.toThrow(`settleOrder ${order.orderNo}: still contended after ${MAX_CAS_ATTEMPTS} attempts`);
     expect(calls()).toBe(MAX_CAS_ATTEMPTS);
   });
@@ -224,7 +216,7 @@ describe('moveOrder and flagOrder', () => {
 
   it(`flagOrder gives up after ${MAX_CAS_ATTEMPTS} lost compare-and-sets`, async () => {
     const order = await s.order({ status: 'PAYING' });
-    const calls = alwaysContended();
+    const calls = s.loseUpdates('updateOrder');
     await expect(flagOrder(s.deps, order, 'X', 'api', 'x')).rejects.toThrow(`flagOrder ${order.orderNo}: still contended after ${MAX_CAS_ATTEMPTS} attempts`);
     expect(calls()).toBe(MAX_CAS_ATTEMPTS);
   });
