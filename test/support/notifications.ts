@@ -4,6 +4,11 @@ import { signRsaSha256 } from '../../cloudfunctions/src/providers/huifu/sign';
 import { readLocalKeys } from '../../scripts/lib/local-keys';
 import type { Stack } from '../../scripts/stack';
 
+/** The form body Huifu POSTs for a notification: resp_data exactly as signed, and its signature. */
+export function notificationForm(respData: string, sign: string): string {
+  return new URLSearchParams({ resp_code: '00000000', resp_desc: '成功调用', resp_data: respData, sign }).toString();
+}
+
 /** Signs notifications as Huifu (the stack's sandbox identity) would, so tests can send exactly what they need. */
 export function notificationSigner(stack: Stack) {
   const key = parsePrivateKey(readLocalKeys(stack.dataDir).huifuPrivateKey);
@@ -23,9 +28,7 @@ export function notificationSigner(stack: Stack) {
         end_time: '20261123120000',
       });
     },
-    form(respData: string, sign = signRsaSha256(respData, key)): string {
-      return new URLSearchParams({ resp_code: '00000000', resp_desc: '成功调用', resp_data: respData, sign }).toString();
-    },
+    form: (respData: string, sign = signRsaSha256(respData, key)) => notificationForm(respData, sign),
     sign: (respData: string) => signRsaSha256(respData, key),
   };
 }

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { loadConfig } from '../../cloudfunctions/src/config';
 import { PayError } from '../../cloudfunctions/src/domain/errors';
 import { shanghaiDate } from '../../cloudfunctions/src/domain/time';
@@ -14,6 +15,7 @@ import { makeKeyPair } from './keys';
 import { parsePrivateKey } from '../../cloudfunctions/src/providers/huifu/keys';
 import { signRsaSha256 } from '../../cloudfunctions/src/providers/huifu/sign';
 import { makeOrder, makeRefund, nextOrderNo } from './fixtures';
+import { notificationForm } from './notifications';
 
 /**
  * The services in this process over an in-memory SQLite store, with a payment gateway whose every answer the test
@@ -125,12 +127,12 @@ export async function payError(promise: Promise<unknown>): Promise<PayError> {
 }
 
 let fileEnv: Record<string, string | undefined> | undefined;
-let huifuPrivateKey: string | undefined;
+let huifuPrivateKey: KeyObject | undefined;
 
 export function startScripted(env: Record<string, string | undefined> = {}): ScriptedServices {
   if (!fileEnv) {
     const huifu = makeKeyPair();
-    huifuPrivateKey = huifu.privateKey;
+    huifuPrivateKey = parsePrivateKey(huifu.privateKey);
     fileEnv = validEnv({ HUIFU_PUBLIC_KEY: huifu.publicKey, APP_WEBHOOK_URL: WEBHOOK_URL, APP_WEBHOOK_SECRET: 'w'.repeat(40), QUERY_AFTER_SECONDS: '10', QUERY_MIN_INTERVAL_SECONDS: '5' });
   }
   const config = loadConfig({ ...fileEnv, WX_APPID: APP_ID, ...env });
@@ -187,7 +189,7 @@ export function startScripted(env: Record<string, string | undefined> = {}): Scr
     },
     notification(respData) {
       const text = JSON.stringify(respData);
-      return new URLSearchParams({ resp_code: '00000000', resp_desc: '成功调用', resp_data: text, sign: signRsaSha256(text, parsePrivateKey(huifuPrivateKey!)) }).toString();
+      return notificationForm(text, signRsaSha256(text, huifuPrivateKey!));
     },
     close: () => store.close(),
   };

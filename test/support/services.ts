@@ -12,6 +12,7 @@ import type { CloudbaseStandin } from '../../scripts/lib/cloudbase-standin';
 import { startCloudbaseStore } from './cloudbase';
 import { testClock, type TestClock } from './clock';
 import { makeOrder, nextOrderNo } from './fixtures';
+import { notificationForm } from './notifications';
 import { clientFor, makeHuifuKeys, startTestSandbox, TEST_IDS, type HuifuKeys } from './huifu';
 
 export type StoreKind = 'sqlite' | 'cloudbase';
@@ -102,7 +103,7 @@ export async function startServices(kind: StoreKind, options: { apiVersion?: 'v2
   };
   const notification = (respData: Record<string, unknown>) => {
     const text = JSON.stringify(respData);
-    return new URLSearchParams({ resp_code: '00000000', resp_desc: '成功调用', resp_data: text, sign: signRsaSha256(text, keys.huifuPrivateKey) }).toString();
+    return notificationForm(text, signRsaSha256(text, keys.huifuPrivateKey));
   };
   return {
     deps,
