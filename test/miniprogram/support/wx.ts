@@ -35,8 +35,12 @@ export interface TestWx {
   calls: FunctionCall[];
   /** wx.login calls (each one a fresh code). */
   logins: number;
-  /** The next n function calls fail as a dropped network would (wx.request fail). */
-  failNextCalls: number;
+  /**
+   * How many of the next calls to a function fail as a dropped network would (wx.request fail), keyed by the
+   * function (`login`) or the function and action (`order.preview`). Named, not counted across all calls: the page
+   * logs in while it previews, and which call goes first depends on the machine's load.
+   */
+  failNext: Record<string, number>;
   /** The next n logins get a code jscode2session calls used (40163). */
   staleCodes: number;
   /** The events channel the last navigateTo opened with (the sandbox cashier answers on it). */
@@ -65,7 +69,7 @@ export function createTestWx(stack: LocalStack, openid: string): TestWx {
     payRequests: 0,
     calls: [],
     logins: 0,
-    failNextCalls: 0,
+    failNext: {},
     staleCodes: 0,
     openerEvents: null,
     runningIn: { platform: 'devtools', envVersion: 'develop' },
@@ -94,8 +98,9 @@ export function createTestWx(stack: LocalStack, openid: string): TestWx {
           const done = () => {
             if (call) call.end = performance.now();
           };
-          if (call && state.failNextCalls > 0) {
-            state.failNextCalls -= 1;
+          const failing = call ? [`${call.fn}.${call.action}`, call.fn].find((key) => (state.failNext[key] ?? 0) > 0) : undefined;
+          if (failing) {
+            state.failNext[failing]! -= 1;
             setTimeout(() => (done(), options.fail({ errMsg: 'request:fail timeout' })), 5);
             return;
           }
