@@ -1,8 +1,8 @@
-import type { CancelResult, CreateResult, ListResult, OrderView, PreviewResult } from '@cashier/shared/contracts';
+import type { CreateResult, ListResult, OrderView, PreviewResult } from '@cashier/shared/contracts';
 import { callWithSession, sessionAtHand } from './session';
 import { callFunction } from './transport';
 
-/** Page-facing calls: fetch* reads, submit* / cancel* write. */
+/** Page-facing calls: fetch* reads; submit* and resume* write. No page cancels an order: an unpaid order expires. */
 
 /**
  * The checkout as its token describes it. With a session at hand it also says whether this user already has the
@@ -17,4 +17,3 @@ export const submitOrder = (checkoutToken: string) => callWithSession<CreateResu
 export const resumeOrderPayment = (orderNo: string) => callWithSession<CreateResult>('order', { action: 'pay', orderNo });
 export const fetchOrder = (orderNo: string) => callWithSession<OrderView>('order', { action: 'get', orderNo });
 export const fetchOrders = (cursor?: string | null) => callWithSession<ListResult>('order', { action: 'list', limit: 20, ...(cursor ? { cursor } : {}) });
-export const cancelOrder = (orderNo: string) => callWithSession<CancelResult>('order', { action: 'cancel', orderNo });

@@ -72,19 +72,13 @@ export const wechatPayer: Payer = (params) =>
 /** The sandbox cashier page answers on this channel event; it also answers `cancel` when it is left some other way. */
 export const SANDBOX_RESULT_EVENT = 'result';
 
+/** The first answer counts (a promise settles once): a `cancel` sent as the page unloads after a result is ignored. */
 export const sandboxCashierPayer: Payer = (_params, orderNo) =>
   new Promise((resolve) => {
-    let settled = false;
-    const finish = (result: CashierResult) => {
-      if (!settled) {
-        settled = true;
-        resolve(result);
-      }
-    };
     wx.navigateTo({
       url: `/pages/sandbox-cashier/index?orderNo=${encodeURIComponent(orderNo)}`,
-      events: { [SANDBOX_RESULT_EVENT]: (r: { result: CashierResult }) => finish(r.result) },
-      fail: () => finish('fail'),
+      events: { [SANDBOX_RESULT_EVENT]: (r: { result: CashierResult }) => resolve(r.result) },
+      fail: () => resolve('fail'),
     });
   });
 

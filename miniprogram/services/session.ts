@@ -26,8 +26,9 @@ function wxLogin(): Promise<string> {
 
 function stored(): Session | null {
   try {
-    const value = wx.getStorageSync(STORAGE_KEY) as Session | '';
-    return value && typeof value === 'object' && typeof value.token === 'string' && typeof value.expiresAt === 'number' ? value : null;
+    // Storage holds whatever an older build or another page wrote there: '' when empty.
+    const value = wx.getStorageSync(STORAGE_KEY) as Partial<Session> | null | undefined;
+    return typeof value?.token === 'string' && typeof value.expiresAt === 'number' ? (value as Session) : null;
   } catch {
     return null;
   }

@@ -14,7 +14,7 @@ function networkError(): { ok: false; error: ErrorBody } {
 }
 
 function isResponse<T>(value: unknown): value is Result<T> {
-  return !!value && typeof value === 'object' && typeof (value as { ok?: unknown }).ok === 'boolean';
+  return typeof (value as { ok?: unknown } | null | undefined)?.ok === 'boolean';
 }
 
 export function callFunction<T>(name: string, data: Record<string, unknown>): Promise<Result<T>> {
