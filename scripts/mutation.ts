@@ -21,17 +21,18 @@ if (unknown.length > 0) {
 }
 /**
  * Stryker's incremental mode re-tests a mutant when the tests that cover it change. A static mutant (module-level code)
- * is covered by no test, so its last result would be reused forever, however the tests change: a survivor found
- * before a test was written would stay a survivor. Its undetected results are dropped before each run that includes
- * static mutants, so they are tested again (killed ones may stay: a new test cannot make a killed mutant survive).
+ * runs against the whole suite, but its recorded coverage is at most the tests that loaded the module inside a test
+ * (often none), so its last result would be reused however other tests change: a survivor found before a test was
+ * written would stay a survivor. Its undetected results are dropped before each run that includes static mutants, so
+ * they are tested again (killed ones may stay: a new test cannot make a killed mutant survive).
  */
 function forgetStaticSurvivors(group: string): number {
   const file = join(root, 'mutation', `${group}-incremental.json`);
   if (!existsSync(file)) return 0;
-  const report = JSON.parse(readFileSync(file, 'utf8')) as { files: Record<string, { mutants: Array<{ status: string; static?: boolean; coveredBy?: string[] }> }> };
+  const report = JSON.parse(readFileSync(file, 'utf8')) as { files: Record<string, { mutants: Array<{ status: string; static?: boolean }> }> };
   let dropped = 0;
   for (const entry of Object.values(report.files)) {
-    const kept = entry.mutants.filter((m) => !(m.static && !m.coveredBy?.length && (m.status === 'Survived' || m.status === 'NoCoverage')));
+    const kept = entry.mutants.filter((m) => !(m.static && (m.status === 'Survived' || m.status === 'NoCoverage')));
     dropped += entry.mutants.length - kept.length;
     entry.mutants = kept;
   }
