@@ -24,7 +24,9 @@ if (unknown.length > 0) {
  * runs against the whole suite, but its recorded coverage is at most the tests that loaded the module inside a test
  * (often none), so its last result would be reused however other tests change: a survivor found before a test was
  * written would stay a survivor. Its undetected results are dropped before each run that includes static mutants, so
- * they are tested again (killed ones may stay: a new test cannot make a killed mutant survive).
+ * they are tested again (killed ones may stay: a new test cannot make a killed mutant survive). So are its timeouts:
+ * two whole suites side by side can outlast a 10 s allowance without any hang, which once counted equivalent mutants
+ * as detected; runs with static mutants allow 60 s more than the tests' own time.
  */
 function forgetStaticSurvivors(group: string): number {
   const file = join(root, 'mutation', `${group}-incremental.json`);
@@ -32,7 +34,7 @@ function forgetStaticSurvivors(group: string): number {
   const report = JSON.parse(readFileSync(file, 'utf8')) as { files: Record<string, { mutants: Array<{ status: string; static?: boolean }> }> };
   let dropped = 0;
   for (const entry of Object.values(report.files)) {
-    const kept = entry.mutants.filter((m) => !(m.static && (m.status === 'Survived' || m.status === 'NoCoverage')));
+    const kept = entry.mutants.filter((m) => !(m.static && (m.status === 'Survived' || m.status === 'NoCoverage' || m.status === 'Timeout')));
     dropped += entry.mutants.length - kept.length;
     entry.mutants = kept;
   }
@@ -44,9 +46,9 @@ for (const group of asked.length > 0 ? asked : GROUPS) {
   process.stdout.write(`\n== mutation group ${group}\n`);
   if (!ignoreStatic) {
     const dropped = forgetStaticSurvivors(group);
-    if (dropped > 0) process.stdout.write(`${dropped} static mutant(s) that survived last time will be tested again\n`);
+    if (dropped > 0) process.stdout.write(`${dropped} static mutant(s) that survived or timed out last time will be tested again\n`);
   }
-  const run = spawnSync(process.execPath, [join(root, 'node_modules/@stryker-mutator/core/bin/stryker.js'), 'run'], { cwd: root, stdio: 'inherit', env: { ...process.env, STRYKER_GROUP: group, STRYKER_IGNORE_STATIC: ignoreStatic ? '1' : '0' } });
+  const run = spawnSync(process.execPath, [join(root, 'node_modules/@stryker-mutator/core/bin/stryker.js'), 'run'], { cwd: root, stdio: 'inherit', env: { ...process.env, STRYKER_GROUP: group, STRYKER_IGNORE_STATIC: ignoreStatic ? '1' : '0', STRYKER_TIMEOUT_MS: ignoreStatic ? '10000' : '60000' } });
   if (run.status !== 0) {
     process.stderr.write(`stryker failed for group ${group} (exit ${run.status})\n`);
     process.exit(run.status ?? 1);

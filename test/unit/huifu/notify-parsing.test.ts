@@ -115,6 +115,9 @@ describe('classifyNotification', () => {
     // A payment that also carries ord_amt is still a payment.
     expect(classifyNotification(JSON.stringify({ ...pay, ord_amt: '1.00' }))).toMatchObject({ kind: 'pay', amountFen: 100 });
     expect(classifyNotification(JSON.stringify({ ...pay, trans_type: 'T_MINIAPP' }))).toMatchObject({ kind: 'pay' });
+    // With neither amount it is a payment missing its trans_amt, and the refusal says so.
+    const { trans_amt: _dropped, ...amountless } = pay;
+    expect(reason(() => classifyNotification(JSON.stringify(amountless))).message).toMatch(/trans_amt: (?!.*ord_amt)/);
   });
 
   it('gives a fail reason only for a failed refund: the bank\'s message, else Huifu\'s description', () => {

@@ -20,7 +20,7 @@ export class NotificationRejectedError extends PayError {
     readonly reason: RejectReason,
     detail: string,
   ) {
-    super('SIGNATURE_INVALID', `Huifu notification rejected (${reason}): ${detail}`, { retryable: false });
+    super('SIGNATURE_INVALID', `Huifu notification rejected (${reason}): ${detail}`);
   }
 }
 
