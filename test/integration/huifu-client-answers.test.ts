@@ -144,6 +144,12 @@ describe('refunds', () => {
     await expect(refundQuery()).rejects.toMatchObject({ code: 'PAYMENT_CONFIG_ERROR' });
   });
 
+  it('carries refunds above the money module\'s default cap too (an order may be that large)', async () => {
+    answer = () => signedData({ ...ok, trans_stat: 'P', ord_amt: '1000000.01' });
+    await client().refund({ refundNo: 'R0000000001', reqDate: '20261205', orderNo: 'P0000000001', orderReqDate: '20261205', amountFen: DEFAULT_MAX_FEN + 1, notifyUrl: 'https://pay.example.com/n' });
+    expect(received.at(-1)!.data.ord_amt).toBe('1000000.01');
+  });
+
   it('gives a fail reason only for a failed refund', async () => {
     answer = () => signedData({ ...ok, trans_stat: 'S', bank_message: '成功', ord_amt: '1.00' });
     await expect(refundQuery()).resolves.toMatchObject({ state: 'SUCCEEDED', failReason: null, amountFen: 100 });

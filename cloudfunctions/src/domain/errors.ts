@@ -30,7 +30,7 @@ export class ValidationError extends PayError {
 /** A yuan string or fen amount that is not valid money. */
 export class MoneyError extends ValidationError {
   constructor(message: string) {
-    super(message, [], 'INVALID_REQUEST');
+    super(message);
   }
 }
 
