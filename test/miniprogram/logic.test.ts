@@ -181,26 +181,27 @@ describe('launchApp scene rules', () => {
   });
 });
 
+/** A wx in DevTools (local mode) whose function host answers with `answer(fn, data)`, counting logins and calls. */
+function fakeWx(answer: (fn: string, data: Record<string, unknown>) => unknown, stored?: unknown) {
+  const seen = { logins: 0, calls: [] as Array<{ fn: string; data: Record<string, unknown> }> };
+  const storage = new Map<string, unknown>(stored === undefined ? [] : [['cashier.session', stored]]);
+  (globalThis as unknown as { wx: unknown }).wx = {
+    getAccountInfoSync: () => ({ miniProgram: { envVersion: 'develop' } }),
+    getDeviceInfo: () => ({ platform: 'devtools' }),
+    login: (o: { success(r: { code: string }): void }) => setTimeout(() => o.success({ code: `code-${++seen.logins}` }), 5),
+    request: (o: { url: string; data: Record<string, unknown>; success(r: { statusCode: number; data: unknown }): void }) => {
+      const fn = o.url.split('/').pop()!;
+      seen.calls.push({ fn, data: o.data });
+      setTimeout(() => o.success({ statusCode: 200, data: answer(fn, o.data) }), 5);
+    },
+    getStorageSync: (k: string) => storage.get(k) ?? '',
+    setStorageSync: (k: string, v: unknown) => void storage.set(k, v),
+    removeStorageSync: (k: string) => void storage.delete(k),
+  };
+  return { ...seen, storage, get logins() { return seen.logins; } };
+}
+
 describe('session', () => {
-  /** A wx whose function host answers with `answer(fn, data)`, counting logins and calls. */
-  function fakeWx(answer: (fn: string, data: Record<string, unknown>) => unknown, stored?: unknown) {
-    const seen = { logins: 0, calls: [] as Array<{ fn: string; data: Record<string, unknown> }> };
-    const storage = new Map<string, unknown>(stored === undefined ? [] : [['cashier.session', stored]]);
-    (globalThis as unknown as { wx: unknown }).wx = {
-      getAccountInfoSync: () => ({ miniProgram: { envVersion: 'develop' } }),
-      getDeviceInfo: () => ({ platform: 'devtools' }),
-      login: (o: { success(r: { code: string }): void }) => setTimeout(() => o.success({ code: `code-${++seen.logins}` }), 5),
-      request: (o: { url: string; data: Record<string, unknown>; success(r: { statusCode: number; data: unknown }): void }) => {
-        const fn = o.url.split('/').pop()!;
-        seen.calls.push({ fn, data: o.data });
-        setTimeout(() => o.success({ statusCode: 200, data: answer(fn, o.data) }), 5);
-      },
-      getStorageSync: (k: string) => storage.get(k) ?? '',
-      setStorageSync: (k: string, v: unknown) => void storage.set(k, v),
-      removeStorageSync: (k: string) => void storage.delete(k),
-    };
-    return { ...seen, storage, get logins() { return seen.logins; } };
-  }
   const loggedIn = { ok: true, data: { sessionToken: 'token-'.padEnd(24, 'x'), expiresAt: Date.now() + 3_600_000 } };
   const refused = { ok: false, error: { code: 'UNAUTHENTICATED', message: '登录已失效，请重新进入', retryable: true } };
 
@@ -305,24 +306,8 @@ describe('session', () => {
 
 describe('preview', () => {
   const previewed = { ok: true, data: { ref: 'A1', amountFen: 1, description: 'd', existingOrder: null } };
-  function previewWx(stored?: unknown) {
-    const seen = { logins: 0, calls: [] as Array<{ fn: string; data: Record<string, unknown> }> };
-    (globalThis as unknown as { wx: unknown }).wx = {
-      getAccountInfoSync: () => ({ miniProgram: { envVersion: 'develop' } }),
-      getDeviceInfo: () => ({ platform: 'devtools' }),
-      login: (o: { success(r: { code: string }): void }) => setTimeout(() => o.success({ code: `code-${++seen.logins}` }), 5),
-      request: (o: { url: string; data: Record<string, unknown>; success(r: { statusCode: number; data: unknown }): void }) => {
-        const fn = o.url.split('/').pop()!;
-        seen.calls.push({ fn, data: o.data });
-        const answer = fn === 'login' ? { ok: true, data: { sessionToken: 'fresh-token', expiresAt: Date.now() + 3_600_000 } } : previewed;
-        setTimeout(() => o.success({ statusCode: 200, data: answer }), 5);
-      },
-      getStorageSync: () => stored ?? '',
-      setStorageSync: () => undefined,
-      removeStorageSync: () => undefined,
-    };
-    return seen;
-  }
+  const freshLogin = { ok: true, data: { sessionToken: 'fresh-token', expiresAt: Date.now() + 3_600_000 } };
+  const previewWx = (stored?: unknown) => fakeWx((fn) => (fn === 'login' ? freshLogin : previewed), stored);
   const previewToken = (seen: ReturnType<typeof previewWx>) => seen.calls.find((c) => c.fn === 'order')!.data.sessionToken;
   beforeEach(() => jest.resetModules());
 
