@@ -26,7 +26,7 @@ if (unknown.length > 0) {
  * written would stay a survivor. Its undetected results are dropped before each run that includes static mutants, so
  * they are tested again (killed ones may stay: a new test cannot make a killed mutant survive). So are its timeouts:
  * two whole suites side by side can outlast a 10 s allowance without any hang, which once counted equivalent mutants
- * as detected; runs with static mutants allow 60 s more than the tests' own time.
+ * as detected; runs with static mutants allow 60 s more than the tests' own time (stryker.config.mjs).
  */
 function forgetStaticSurvivors(group: string): number {
   const file = join(root, 'mutation', `${group}-incremental.json`);
@@ -48,7 +48,7 @@ for (const group of asked.length > 0 ? asked : GROUPS) {
     const dropped = forgetStaticSurvivors(group);
     if (dropped > 0) process.stdout.write(`${dropped} static mutant(s) that survived or timed out last time will be tested again\n`);
   }
-  const run = spawnSync(process.execPath, [join(root, 'node_modules/@stryker-mutator/core/bin/stryker.js'), 'run'], { cwd: root, stdio: 'inherit', env: { ...process.env, STRYKER_GROUP: group, STRYKER_IGNORE_STATIC: ignoreStatic ? '1' : '0', STRYKER_TIMEOUT_MS: ignoreStatic ? '10000' : '60000' } });
+  const run = spawnSync(process.execPath, [join(root, 'node_modules/@stryker-mutator/core/bin/stryker.js'), 'run'], { cwd: root, stdio: 'inherit', env: { ...process.env, STRYKER_GROUP: group, STRYKER_IGNORE_STATIC: ignoreStatic ? '1' : '0' } });
   if (run.status !== 0) {
     process.stderr.write(`stryker failed for group ${group} (exit ${run.status})\n`);
     process.exit(run.status ?? 1);
