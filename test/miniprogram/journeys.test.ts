@@ -87,6 +87,9 @@ async function openCheckout(amount = '0.01', description = '测试商品'): Prom
   return page;
 }
 
+/** The page's login call (started beside the preview) has had its answer. */
+const loginAnswered = (wx: TestWx) => wx.calls.some((c) => c.fn === 'login' && c.end !== Number.POSITIVE_INFINITY);
+
 const resultNavigation = (wx: TestWx) => until('the result page', () => wx.navigations.find((n) => n.includes('/pages/result/')));
 
 async function orderFromServer(orderNo: string): Promise<{ status: string }> {
@@ -140,7 +143,7 @@ describe('checkout journeys', () => {
     expect(beforeButton.map((c) => c.action ?? c.fn)).toContain('preview');
     expect(sequentialCalls(beforeButton.map((c) => ({ ...c, end: Math.min(c.end, shownAt) })))).toBe(1);
     // A user reads the page before tapping: by then the background login is done, and the tap costs one round trip.
-    await until('the background login', () => wx.calls.some((c) => c.fn === 'login' && c.end !== Number.POSITIVE_INFINITY));
+    await until('the background login', () => loginAnswered(wx));
     const tappedAt = performance.now();
     tap(checkout, '#pay-btn');
     const query = resultQuery(await resultNavigation(wx));
@@ -254,7 +257,7 @@ describe('checkout journeys', () => {
     expect(page.data).toMatchObject({ errorMessage: '网络不稳定，请检查网络后重试', errorRetryable: true, showLaunchApp: true });
     expect(JSON.parse(page.data.appParameter as string)).toEqual({ ref: expect.stringMatching(/^DEMO/), status: 'UNKNOWN' });
     // The login runs beside the preview; on a loaded machine it may still be under way when the error shows.
-    await until('the failed login', () => wx.calls.some((c) => c.fn === 'login' && c.end !== Number.POSITIVE_INFINITY));
+    await until('the failed login', () => loginAnswered(wx));
     tap(page, '#retry-btn');
     await until('the pay button', () => page.data.phase === 'ready');
     tap(page, '#pay-btn');

@@ -55,6 +55,7 @@ describe('confirmPayment', () => {
     };
     return state;
   }
+  const serverUnreachable = async () => ({ ok: false as const, error: errorBody('NETWORK_ERROR') });
 
   it('polls every 2 s until the server says PAID', async () => {
     const d = deps(['PAYING', 'PAYING', 'PAID']);
@@ -84,8 +85,7 @@ describe('confirmPayment', () => {
   });
 
   it('a cancel stays a cancel when the server cannot be asked', async () => {
-    const unreachable = { ...deps(['PAID']), fetchOrder: async () => ({ ok: false as const, error: { code: 'NETWORK_ERROR' as const, message: 'x', retryable: true } }) };
-    await expect(confirmPayment('P1', 'cancel', unreachable)).resolves.toBe('cancelled');
+    await expect(confirmPayment('P1', 'cancel', { ...deps(['PAID']), fetchOrder: serverUnreachable })).resolves.toBe('cancelled');
   });
 
   it('a non-cancel failure with nothing paid is one check and "not paid", never 60 s of "maybe paid"', async () => {
@@ -94,7 +94,7 @@ describe('confirmPayment', () => {
     expect(d.calls).toBe(1);
     await expect(confirmPayment('P1', 'fail', deps(['PAID']))).resolves.toBe('paid');
     // Only when the server cannot be asked is the outcome left unconfirmed.
-    await expect(confirmPayment('P1', 'fail', { ...deps(['PAYING']), fetchOrder: async () => ({ ok: false as const, error: { code: 'NETWORK_ERROR' as const, message: 'x', retryable: true } }) })).resolves.toBe('unconfirmed');
+    await expect(confirmPayment('P1', 'fail', { ...deps(['PAYING']), fetchOrder: serverUnreachable })).resolves.toBe('unconfirmed');
   });
 
   it('stops polling once the page that asked is gone', async () => {
@@ -183,8 +183,12 @@ describe('launchApp scene rules', () => {
 
 /** A wx in DevTools (local mode) whose function host answers with `answer(fn, data)`, counting logins and calls. */
 function fakeWx(answer: (fn: string, data: Record<string, unknown>) => unknown, stored?: unknown) {
-  const seen = { logins: 0, calls: [] as Array<{ fn: string; data: Record<string, unknown> }> };
-  const storage = new Map<string, unknown>(stored === undefined ? [] : [['cashier.session', stored]]);
+  const seen = {
+    logins: 0,
+    calls: [] as Array<{ fn: string; data: Record<string, unknown> }>,
+    storage: new Map<string, unknown>(stored === undefined ? [] : [['cashier.session', stored]]),
+  };
+  const { storage } = seen;
   (globalThis as unknown as { wx: unknown }).wx = {
     getAccountInfoSync: () => ({ miniProgram: { envVersion: 'develop' } }),
     getDeviceInfo: () => ({ platform: 'devtools' }),
@@ -198,7 +202,7 @@ function fakeWx(answer: (fn: string, data: Record<string, unknown>) => unknown, 
     setStorageSync: (k: string, v: unknown) => void storage.set(k, v),
     removeStorageSync: (k: string) => void storage.delete(k),
   };
-  return { ...seen, storage, get logins() { return seen.logins; } };
+  return seen;
 }
 
 describe('session', () => {
@@ -356,14 +360,6 @@ describe('transport', () => {
     };
     return sent;
   }
-  /** A wx in DevTools (local mode) whose function host answers `data` over wx.request. */
-  function localWx(data: unknown) {
-    (globalThis as unknown as { wx: unknown }).wx = {
-      getAccountInfoSync: () => ({ miniProgram: { envVersion: 'develop' } }),
-      getDeviceInfo: () => ({ platform: 'devtools' }),
-      request: (o: { success(r: { statusCode: number; data: unknown }): void }) => setTimeout(() => o.success({ statusCode: 502, data }), 1),
-    };
-  }
   const networkError = { ok: false, error: errorBody('NETWORK_ERROR') };
 
   it('calls the cloud function on a phone and hands back its answer', async () => {
@@ -386,12 +382,12 @@ describe('transport', () => {
   it('accepts only a body with a boolean ok from the local host; anything else is NETWORK_ERROR', async () => {
     for (const body of [null, undefined, '', '<html>502 Bad Gateway</html>', 0, {}, { ok: 'true', data: {} }, { data: { order: {} } }]) {
       jest.resetModules();
-      localWx(body);
+      fakeWx(() => body);
       const { callFunction } = require('../../miniprogram/services/transport');
       expect({ body, answer: await callFunction('order', {}) }).toEqual({ body, answer: networkError });
     }
     jest.resetModules();
-    localWx({ ok: true, data: { n: 1 } });
+    fakeWx(() => ({ ok: true, data: { n: 1 } }));
     const { callFunction } = require('../../miniprogram/services/transport');
     expect(await callFunction('order', {})).toEqual({ ok: true, data: { n: 1 } });
   });

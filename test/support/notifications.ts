@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { fenToYuan } from '../../cloudfunctions/src/domain/money';
 import { parsePrivateKey } from '../../cloudfunctions/src/providers/huifu/keys';
 import { signRsaSha256 } from '../../cloudfunctions/src/providers/huifu/sign';
@@ -7,6 +8,12 @@ import type { Stack } from '../../scripts/stack';
 /** The form body Huifu POSTs for a notification: resp_data exactly as signed, and its signature. */
 export function notificationForm(respData: string, sign: string): string {
   return new URLSearchParams({ resp_code: '00000000', resp_desc: '成功调用', resp_data: respData, sign }).toString();
+}
+
+/** The form body for these resp_data fields, signed with `huifuPrivateKey` as Huifu signs. */
+export function signedNotificationForm(respData: Record<string, unknown>, huifuPrivateKey: KeyObject): string {
+  const text = JSON.stringify(respData);
+  return notificationForm(text, signRsaSha256(text, huifuPrivateKey));
 }
 
 /** Signs notifications as Huifu (the stack's sandbox identity) would, so tests can send exactly what they need. */

@@ -13,9 +13,8 @@ import type { TestClock } from './clock';
 import { validEnv } from './env';
 import { makeKeyPair } from './keys';
 import { parsePrivateKey } from '../../cloudfunctions/src/providers/huifu/keys';
-import { signRsaSha256 } from '../../cloudfunctions/src/providers/huifu/sign';
 import { makeOrder, makeRefund, nextOrderNo } from './fixtures';
-import { notificationForm } from './notifications';
+import { signedNotificationForm } from './notifications';
 
 /**
  * The services in this process over an in-memory SQLite store, with a payment gateway whose every answer the test
@@ -187,10 +186,7 @@ export function startScripted(env: Record<string, string | undefined> = {}): Scr
     async events(orderNo) {
       return (await store.listOrderEvents(orderNo)).map((e) => `${e.from ?? '-'}→${e.to} ${e.detail}`);
     },
-    notification(respData) {
-      const text = JSON.stringify(respData);
-      return notificationForm(text, signRsaSha256(text, huifuPrivateKey!));
-    },
+    notification: (respData) => signedNotificationForm(respData, huifuPrivateKey!),
     close: () => store.close(),
   };
 }

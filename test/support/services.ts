@@ -2,7 +2,6 @@ import { loadConfig } from '../../cloudfunctions/src/config';
 import { shanghaiDate } from '../../cloudfunctions/src/domain/time';
 import type { Order } from '../../cloudfunctions/src/domain/types';
 import { exportPrivateKeyBase64, exportPublicKeyBase64 } from '../../cloudfunctions/src/providers/huifu/keys';
-import { signRsaSha256 } from '../../cloudfunctions/src/providers/huifu/sign';
 import { buildDeps } from '../../cloudfunctions/src/runtime';
 import { silentLogger, type Deps } from '../../cloudfunctions/src/services/deps';
 import type { Store } from '../../cloudfunctions/src/store/port';
@@ -12,7 +11,7 @@ import type { CloudbaseStandin } from '../../scripts/lib/cloudbase-standin';
 import { startCloudbaseStore } from './cloudbase';
 import { testClock, type TestClock } from './clock';
 import { makeOrder, nextOrderNo } from './fixtures';
-import { notificationForm } from './notifications';
+import { signedNotificationForm } from './notifications';
 import { clientFor, makeHuifuKeys, startTestSandbox, TEST_IDS, type HuifuKeys } from './huifu';
 
 export type StoreKind = 'sqlite' | 'cloudbase';
@@ -101,10 +100,7 @@ export async function startServices(kind: StoreKind, options: { apiVersion?: 'v2
     await sandbox.pay(order.orderNo, 'S');
     return (await store.updateOrder(order, { status: 'PAID', paidAt: clock.now(), updatedAt: clock.now() }))!;
   };
-  const notification = (respData: Record<string, unknown>) => {
-    const text = JSON.stringify(respData);
-    return notificationForm(text, signRsaSha256(text, keys.huifuPrivateKey));
-  };
+  const notification = (respData: Record<string, unknown>) => signedNotificationForm(respData, keys.huifuPrivateKey);
   return {
     deps,
     store,
